@@ -1,0 +1,2 @@
+export { loadConfig, loadDotEnv, ConfigError, type Config } from "./load-config.js";
+export { variables, type VariableSpec } from "./variables.js";

@@ -1,0 +1,206 @@
+/**
+ * The one table of configuration variables. README's configuration table and `.env.example`
+ * are generated from it (`npm run docs:config`), and a test keeps them in sync.
+ */
+import { parseBoolean, parseInteger, parseList, parseString, parseUrl, type Parser } from "./parsers.js";
+
+export interface VariableSpec<T> {
+  name: string;
+  /** Default as written in `.env.example`; `undefined` means unset. */
+  default: string | undefined;
+  parse: Parser<T>;
+  description: string;
+  /** Secrets are never printed, not even in a config error. */
+  secret?: boolean;
+}
+
+function variable<T, D extends string | undefined>(spec: VariableSpec<T> & { default: D }): VariableSpec<T> & { default: D } {
+  return spec;
+}
+
+export const variables = {
+  host: variable({ name: "HOST", default: "0.0.0.0", parse: parseString, description: "API listen address" }),
+  port: variable({ name: "PORT", default: "8000", parse: parseInteger(0, 65535), description: "API listen port" }),
+  redisUrl: variable({
+    name: "REDIS_URL",
+    default: "redis://127.0.0.1:6379",
+    parse: parseUrl(["redis:", "rediss:"]),
+    description: "Redis for queue, rate limits and job events (needs `maxmemory-policy noeviction`)",
+  }),
+  cacheRedisUrl: variable({
+    name: "CACHE_REDIS_URL",
+    default: undefined,
+    parse: parseUrl(["redis:", "rediss:"]),
+    description: "Redis for the response cache (defaults to `REDIS_URL`; production points it at an LRU instance)",
+  }),
+  queuePrefix: variable({
+    name: "QUEUE_PREFIX",
+    default: "llmgw",
+    parse: parseString,
+    description: "prefix of every Redis key the gateway writes",
+  }),
+  databasePath: variable({
+    name: "DATABASE_PATH",
+    default: "data/api_keys.db",
+    parse: parseString,
+    description: "SQLite file for users, keys and usage (created with its folder on first start)",
+  }),
+  adminToken: variable({
+    name: "ADMIN_TOKEN",
+    default: undefined,
+    parse: parseString,
+    description: "bearer token for the admin API; unset = admin API answers 403",
+    secret: true,
+  }),
+  useDatabaseAuth: variable({
+    name: "USE_DATABASE_AUTH",
+    default: "true",
+    parse: parseBoolean,
+    description: "client keys from SQLite; `false` = the static, deprecated `API_KEYS` list",
+  }),
+  apiKeys: variable({
+    name: "API_KEYS",
+    default: undefined,
+    parse: parseList,
+    description: "comma-separated static client keys, used when `USE_DATABASE_AUTH=false` (deprecated)",
+    secret: true,
+  }),
+  deepseekApiKey: variable({
+    name: "DEEPSEEK_API_KEY",
+    default: undefined,
+    parse: parseString,
+    description: "DeepSeek provider key; the provider is enabled when it is set",
+    secret: true,
+  }),
+  deepseekBaseUrl: variable({
+    name: "DEEPSEEK_BASE_URL",
+    default: "https://api.deepseek.com",
+    parse: parseUrl(["http:", "https:"]),
+    description: "DeepSeek base URL (the prefix before `/chat/completions`)",
+  }),
+  openaiApiKey: variable({
+    name: "OPENAI_API_KEY",
+    default: undefined,
+    parse: parseString,
+    description: "OpenAI provider key; the provider is enabled when it is set",
+    secret: true,
+  }),
+  openaiBaseUrl: variable({
+    name: "OPENAI_BASE_URL",
+    default: "https://api.openai.com/v1",
+    parse: parseUrl(["http:", "https:"]),
+    description: "OpenAI base URL",
+  }),
+  providersFile: variable({
+    name: "PROVIDERS_FILE",
+    default: undefined,
+    parse: parseString,
+    description: 'JSON file of extra OpenAI-compatible providers: `[{"name","base_url","api_key_env","models":[...]}]`',
+  }),
+  rateLimitEnabled: variable({
+    name: "RATE_LIMIT_ENABLED",
+    default: "true",
+    parse: parseBoolean,
+    description: "per-key rate limits on",
+  }),
+  rateLimitPerMinute: variable({
+    name: "RATE_LIMIT_PER_MINUTE",
+    default: "60",
+    parse: parseInteger(1, 1_000_000_000),
+    description: "default requests per rolling minute per key",
+  }),
+  rateLimitPerHour: variable({
+    name: "RATE_LIMIT_PER_HOUR",
+    default: "1000",
+    parse: parseInteger(1, 1_000_000_000),
+    description: "default requests per rolling hour per key",
+  }),
+  cacheEnabled: variable({ name: "CACHE_ENABLED", default: "true", parse: parseBoolean, description: "response cache on" }),
+  cacheTtl: variable({
+    name: "CACHE_TTL",
+    default: "3600",
+    parse: parseInteger(1, 31_536_000),
+    description: "response cache TTL in seconds",
+  }),
+  workers: variable({
+    name: "WORKERS",
+    default: "1",
+    parse: parseInteger(0, 256),
+    description: "worker processes started by `npm start`",
+  }),
+  workerConcurrency: variable({
+    name: "WORKER_CONCURRENCY",
+    default: "32",
+    parse: parseInteger(1, 10_000),
+    description: "jobs in flight per worker process",
+  }),
+  syncTimeoutMs: variable({
+    name: "SYNC_TIMEOUT_MS",
+    default: "120000",
+    parse: parseInteger(1, 86_400_000),
+    description: "how long a synchronous call waits before answering 504 with the job id",
+  }),
+  jobAttempts: variable({
+    name: "JOB_ATTEMPTS",
+    default: "3",
+    parse: parseInteger(1, 100),
+    description: "tries per job (retryable errors only)",
+  }),
+  jobTimeoutMs: variable({
+    name: "JOB_TIMEOUT_MS",
+    default: "600000",
+    parse: parseInteger(1, 86_400_000),
+    description: "time limit per try",
+  }),
+  firstByteTimeoutMs: variable({
+    name: "FIRST_BYTE_TIMEOUT_MS",
+    default: "60000",
+    parse: parseInteger(1, 86_400_000),
+    description: "time limit per try for the upstream's first byte",
+  }),
+  idleTimeoutMs: variable({
+    name: "IDLE_TIMEOUT_MS",
+    default: "60000",
+    parse: parseInteger(1, 86_400_000),
+    description: "time limit per try between two streamed chunks (keep-alive comments do not count)",
+  }),
+  jobRetentionSeconds: variable({
+    name: "JOB_RETENTION_SECONDS",
+    default: "86400",
+    parse: parseInteger(60, 31_536_000),
+    description: "how long a finished job and its events stay readable",
+  }),
+  maxBodyBytes: variable({
+    name: "MAX_BODY_BYTES",
+    default: "1048576",
+    parse: parseInteger(1024, 104_857_600),
+    description: "largest request body accepted (413 above)",
+  }),
+  webhookSecret: variable({
+    name: "WEBHOOK_SECRET",
+    default: undefined,
+    parse: parseString,
+    description: "signing secret for job webhooks",
+    secret: true,
+  }),
+  webhookAllowPrivate: variable({
+    name: "WEBHOOK_ALLOW_PRIVATE",
+    default: "false",
+    parse: parseBoolean,
+    description: "allow webhook URLs on loopback/private addresses",
+  }),
+  workerMetricsPort: variable({
+    name: "WORKER_METRICS_PORT",
+    default: "9464",
+    parse: parseInteger(0, 65535),
+    description: "the worker's own `/metrics` port (0 = any free port)",
+  }),
+  logLevel: variable({
+    name: "LOG_LEVEL",
+    default: "info",
+    parse: parseString,
+    description: "pino level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`)",
+  }),
+};
+
+export type Variables = typeof variables;

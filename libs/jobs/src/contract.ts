@@ -1,0 +1,49 @@
+/**
+ * The queue contract between API and worker processes: queue name, Redis key builders,
+ * channel names and event names.
+ *
+ * CHANGING ANY STRING HERE BREAKS RUNNING DEPLOYMENTS: API and worker processes of two versions
+ * would stop finding each other's jobs, events and cancels. Add new names; never rename old ones.
+ */
+
+export const COMPLETIONS_QUEUE = "completions";
+
+export const jobEventTypes = [
+  "job.queued",
+  "job.started",
+  "job.chunk",
+  "job.completed",
+  "job.failed",
+  "job.cancelled",
+] as const;
+
+export type JobEventType = (typeof jobEventTypes)[number];
+
+export const terminalEventTypes: readonly JobEventType[] = ["job.completed", "job.failed", "job.cancelled"];
+
+export const jobStatuses = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+/** Keys and channels of one deployment, all under `QUEUE_PREFIX`. */
+export function jobKeys(prefix: string) {
+  return {
+    /** Hash: the job record (status, owner, result, error). */
+    record: (jobId: string) => `${prefix}:job:${jobId}`,
+    /** Stream: the job's ordered event log. */
+    events: (jobId: string) => `${prefix}:job:${jobId}:events`,
+    /** Pub/sub channel: each appended event, as `{"id","type","data"}`, for live readers. */
+    eventChannel: (jobId: string) => `${prefix}:job-events:${jobId}`,
+    /** Pub/sub channel every worker listens to: a job id whose upstream call must be aborted. */
+    cancelChannel: `${prefix}:cancel`,
+    /** Sorted set per owner key: its job ids by creation time, for listing. */
+    ownerJobs: (keyId: string) => `${prefix}:owner:${keyId}:jobs`,
+    /** String: Idempotency-Key of an owner -> job id and request hash. */
+    idempotency: (keyId: string, idempotencyKey: string) => `${prefix}:idem:${keyId}:${idempotencyKey}`,
+    /** Stream: usage records of finished jobs, consumed by the API into SQLite. */
+    usage: `${prefix}:usage`,
+    /** Pub/sub channel: revoked key ids, so every API instance drops them from its cache. */
+    keyRevokedChannel: `${prefix}:key-revoked`,
+  };
+}
+
+export type JobKeys = ReturnType<typeof jobKeys>;

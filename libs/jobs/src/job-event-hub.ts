@@ -1,0 +1,117 @@
+import type { Redis } from "ioredis";
+import { compareEventIds } from "./job-ids.js";
+import type { JobStore } from "./job-store.js";
+import type { JobEvent } from "./types.js";
+
+export type JobEventListener = (event: JobEvent) => void;
+
+export interface WatchOptions {
+  /** Deliver only events after this id (Last-Event-ID); all of them without it. */
+  after?: string;
+  /** The job is created after this watch starts: there is nothing to catch up on. */
+  fresh?: boolean;
+}
+
+interface Watcher {
+  jobId: string;
+  listener: JobEventListener;
+  lastId: string | undefined;
+  /** Live messages that arrive while the log is being read are held here, then de-duplicated. */
+  pending: JobEvent[] | null;
+  closed: boolean;
+}
+
+/**
+ * One Redis subscriber per process fans every job's events out to all local listeners
+ * (sync waiters, SSE streams, WebSocket subscriptions). Each listener gets the log after its
+ * id, then live events, in order and without duplicates, also across a subscriber reconnect.
+ */
+export function createJobEventHub(subscriber: Redis, store: JobStore) {
+  const watchers = new Map<string, Set<Watcher>>();
+  /** The SUBSCRIBE of each watched job; a second watcher must wait for it too before reading the log. */
+  const subscriptions = new Map<string, Promise<unknown>>();
+  const channelPrefix = store.keys.eventChannel("");
+
+  function deliver(watcher: Watcher, event: JobEvent) {
+    if (watcher.closed) return;
+    if (watcher.lastId !== undefined && compareEventIds(event.id, watcher.lastId) <= 0) return;
+    watcher.lastId = event.id;
+    watcher.listener(event);
+  }
+
+  async function catchUp(watcher: Watcher) {
+    watcher.pending = watcher.pending ?? [];
+    try {
+      for (;;) {
+        const events = await store.readEventsAfter(watcher.jobId, watcher.lastId);
+        for (const event of events) deliver(watcher, event);
+        if (events.length < 1000 || watcher.closed) break;
+      }
+    } finally {
+      const held = watcher.pending ?? [];
+      watcher.pending = null;
+      for (const event of held) deliver(watcher, event);
+    }
+  }
+
+  subscriber.on("message", (channel: string, message: string) => {
+    if (!channel.startsWith(channelPrefix)) return;
+    const set = watchers.get(channel.slice(channelPrefix.length));
+    if (!set) return;
+    const event = JSON.parse(message) as JobEvent;
+    for (const watcher of [...set]) {
+      if (watcher.pending) watcher.pending.push(event);
+      else deliver(watcher, event);
+    }
+  });
+
+  // Messages published while the subscriber was away are lost; the log still has them.
+  let connectedOnce = subscriber.status === "ready";
+  subscriber.on("ready", () => {
+    if (!connectedOnce) {
+      connectedOnce = true;
+      return;
+    }
+    for (const set of watchers.values()) for (const watcher of set) void catchUp(watcher).catch(() => {});
+  });
+
+  return {
+    /** Starts delivering the job's events to `listener`; resolves to a function that stops it. */
+    async watch(jobId: string, listener: JobEventListener, options: WatchOptions = {}): Promise<() => void> {
+      const watcher: Watcher = { jobId, listener, lastId: options.after, pending: null, closed: false };
+      let set = watchers.get(jobId);
+      if (!set) {
+        watchers.set(jobId, (set = new Set()));
+        subscriptions.set(jobId, subscriber.subscribe(store.keys.eventChannel(jobId)));
+      }
+      const subscribed = subscriptions.get(jobId);
+      set.add(watcher);
+      const stop = () => {
+        if (watcher.closed) return;
+        watcher.closed = true;
+        set.delete(watcher);
+        if (set.size === 0 && watchers.get(jobId) === set) {
+          watchers.delete(jobId);
+          subscriptions.delete(jobId);
+          void subscriber.unsubscribe(store.keys.eventChannel(jobId)).catch(() => {});
+        }
+      };
+      try {
+        if (!options.fresh) watcher.pending = [];
+        await subscribed;
+        if (!options.fresh) await catchUp(watcher);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      return stop;
+    },
+
+    /** Number of jobs with at least one local listener. */
+    get watchedJobs() {
+      return watchers.size;
+    },
+  };
+}
+
+export type JobEventHub = ReturnType<typeof createJobEventHub>;

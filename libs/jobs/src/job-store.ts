@@ -1,0 +1,186 @@
+import type { Redis } from "ioredis";
+import type { ChatCompletion, ChatCompletionChunk } from "@llmgw/providers";
+import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
+import { withJobScripts } from "./scripts.js";
+import type { JobEvent, JobFailure, JobMode, JobOwner, JobRecord } from "./types.js";
+
+export interface JobStoreOptions {
+  prefix: string;
+  /** How long a finished job and its log stay readable. */
+  retentionSeconds: number;
+  /** How long an unfinished job may wait before Redis forgets it. */
+  pendingTtlSeconds?: number;
+  /** Approximate bound of each job's event log. */
+  maxEvents?: number;
+}
+
+export interface NewJob {
+  id: string;
+  model: string;
+  provider: string;
+  owner: JobOwner;
+  mode: JobMode;
+  metadata?: Record<string, unknown>;
+  webhook?: string;
+  createdAt?: number;
+}
+
+export type CreateJobOutcome = { created: true } | { created: false; status: JobStatus };
+
+const KEEP_EXPIRY = "0";
+const NO_FENCE = "";
+
+/** The job records and event logs in Redis, shared by API and workers. */
+export function createJobStore(connection: Redis, options: JobStoreOptions) {
+  const redis = withJobScripts(connection);
+  const keys = jobKeys(options.prefix);
+  const retention = String(options.retentionSeconds);
+  const pendingTtl = String(options.pendingTtlSeconds ?? 7 * 86_400);
+  const maxEvents = String(options.maxEvents ?? 20_000);
+
+  async function append(
+    jobId: string,
+    type: JobEventType,
+    data: unknown,
+    fields: Record<string, string | number>,
+    fence: number | undefined,
+    terminal: boolean,
+  ): Promise<string | null> {
+    const pairs = Object.entries(fields).flatMap(([field, value]) => [field, String(value)]);
+    return redis.llmgwAppendJobEvent(
+      keys.record(jobId),
+      keys.events(jobId),
+      keys.eventChannel(jobId),
+      type,
+      JSON.stringify(data),
+      maxEvents,
+      terminal ? retention : KEEP_EXPIRY,
+      fence === undefined ? NO_FENCE : String(fence),
+      ...pairs,
+    );
+  }
+
+  return {
+    keys,
+
+    /** Creates the record and its job.queued event, or reports the existing job with that id. */
+    async create(job: NewJob): Promise<CreateJobOutcome> {
+      const createdAt = job.createdAt ?? Date.now();
+      const fields: Record<string, string> = {
+        id: job.id,
+        status: "queued",
+        model: job.model,
+        provider: job.provider,
+        owner: job.owner.keyId,
+        user: job.owner.userId ?? "",
+        mode: job.mode,
+        created_at: String(createdAt),
+        attempt: "0",
+        metadata: JSON.stringify(job.metadata ?? {}),
+      };
+      if (job.webhook) fields.webhook = job.webhook;
+      const [created, status] = await redis.llmgwCreateJob(
+        keys.record(job.id),
+        keys.events(job.id),
+        keys.ownerJobs(job.owner.keyId),
+        keys.eventChannel(job.id),
+        pendingTtl,
+        job.id,
+        createdAt,
+        ...Object.entries(fields).flat(),
+      );
+      return created === 1 ? { created: true } : { created: false, status: status as JobStatus };
+    },
+
+    async get(jobId: string): Promise<JobRecord | null> {
+      const hash = await redis.hgetall(keys.record(jobId));
+      return hash.status ? parseRecord(hash) : null;
+    },
+
+    /** Starts attempt `attempt`; null when the job already ended (cancelled while queued). */
+    start(jobId: string, attempt: number): Promise<string | null> {
+      return append(jobId, "job.started", { attempt }, { status: "running", attempt, started_at: Date.now() }, undefined, false);
+    },
+
+    /** Appends a chunk of attempt `attempt`; null when that attempt no longer owns the job. */
+    appendChunk(jobId: string, attempt: number, chunk: ChatCompletionChunk): Promise<string | null> {
+      return append(jobId, "job.chunk", chunk, {}, attempt, false);
+    },
+
+    complete(jobId: string, attempt: number, result: ChatCompletion): Promise<string | null> {
+      return append(
+        jobId,
+        "job.completed",
+        { result },
+        { status: "succeeded", result: JSON.stringify(result), completed_at: Date.now() },
+        attempt,
+        true,
+      );
+    },
+
+    /** Ends the job as failed; `attempt` undefined ends it whatever attempt runs (stall limit, enqueue failure). */
+    fail(jobId: string, attempt: number | undefined, failure: JobFailure): Promise<string | null> {
+      return append(
+        jobId,
+        "job.failed",
+        failure,
+        { status: "failed", error: JSON.stringify(failure), completed_at: Date.now() },
+        attempt,
+        true,
+      );
+    },
+
+    /** Ends the job as cancelled; null when it had already ended. */
+    cancel(jobId: string): Promise<string | null> {
+      return append(jobId, "job.cancelled", {}, { status: "cancelled", completed_at: Date.now() }, undefined, true);
+    },
+
+    /** Events after `afterId` (all without it), oldest first. */
+    async readEventsAfter(jobId: string, afterId?: string, count = 1000): Promise<JobEvent[]> {
+      const start = afterId ? `(${afterId}` : "-";
+      const entries = await redis.xrange(keys.events(jobId), start, "+", "COUNT", count);
+      return entries.map(([id, fields]) => parseEvent(id, fields));
+    },
+
+    /** The owner's job ids, newest first, optionally older than the job `afterJobId`. */
+    async listOwnerJobIds(keyId: string, limit: number, afterJobId?: string): Promise<string[]> {
+      const index = keys.ownerJobs(keyId);
+      let max = "+inf";
+      if (afterJobId) {
+        const score = await redis.zscore(index, afterJobId);
+        if (score === null) return [];
+        max = `(${score}`;
+      }
+      return redis.zrevrangebyscore(index, max, "-inf", "LIMIT", 0, limit);
+    },
+  };
+}
+
+export type JobStore = ReturnType<typeof createJobStore>;
+
+function parseEvent(id: string, fields: string[]): JobEvent {
+  const values: Record<string, string> = {};
+  for (let i = 0; i < fields.length; i += 2) values[fields[i]] = fields[i + 1];
+  return { id, type: values.type, data: JSON.parse(values.data) } as JobEvent;
+}
+
+const numberOrNull = (value: string | undefined) => (value ? Number(value) : null);
+
+function parseRecord(hash: Record<string, string>): JobRecord {
+  return {
+    id: hash.id,
+    status: hash.status as JobStatus,
+    model: hash.model,
+    provider: hash.provider,
+    owner: { keyId: hash.owner, userId: hash.user || null },
+    mode: hash.mode as JobMode,
+    createdAt: Number(hash.created_at),
+    startedAt: numberOrNull(hash.started_at),
+    completedAt: numberOrNull(hash.completed_at),
+    attempt: Number(hash.attempt ?? 0),
+    result: hash.result ? JSON.parse(hash.result) : null,
+    failure: hash.error ? JSON.parse(hash.error) : null,
+    metadata: hash.metadata ? JSON.parse(hash.metadata) : {},
+    webhook: hash.webhook ?? null,
+  };
+}

@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+/** Lua lives in ../lua so that both src (tests) and dist (runtime) find it at the same relative path. */
+function readLua(name: string): string {
+  return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
+}
+
+const scripts = {
+  llmgwAppendJobEvent: { numberOfKeys: 2, lua: readLua("append-job-event") },
+  llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
+};
+
+export interface JobScripts {
+  llmgwAppendJobEvent(...args: (string | number)[]): Promise<string | null>;
+  llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
+}
+
+/** Registers the job scripts on a connection once (ioredis then calls them by SHA). */
+export function withJobScripts(redis: Redis): Redis & JobScripts {
+  for (const [name, definition] of Object.entries(scripts)) {
+    if (!(name in redis)) redis.defineCommand(name, definition);
+  }
+  return redis as Redis & JobScripts;
+}

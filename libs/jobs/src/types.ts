@@ -1,0 +1,79 @@
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "@llmgw/providers";
+import type { ErrorObject } from "@llmgw/errors";
+import type { JobEventType, JobStatus } from "./contract.js";
+
+/** How the job's creator waits for it; decides whether a retry may follow streamed chunks. */
+export type JobMode = "sync-json" | "sync-stream" | "async";
+
+/** Who owns a job: ids only, never a key or a key's hash. */
+export interface JobOwner {
+  keyId: string;
+  userId: string | null;
+}
+
+/** The BullMQ payload of a completion job. */
+export interface CompletionJobData {
+  jobId: string;
+  /** The client's request with `model` already the upstream name and `stream` removed. */
+  request: ChatCompletionRequest;
+  /** The model as the client named it, for the job object and usage. */
+  model: string;
+  provider: string;
+  owner: JobOwner;
+  mode: JobMode;
+  requestId: string;
+  /** Where to store a successful result in the response cache, if anywhere. */
+  cacheKey?: string;
+}
+
+/** A stored failure: the HTTP status the caller gets plus the OpenAI error object. */
+export interface JobFailure {
+  status: number;
+  error: ErrorObject;
+}
+
+export interface JobRecord {
+  id: string;
+  status: JobStatus;
+  model: string;
+  provider: string;
+  owner: JobOwner;
+  mode: JobMode;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  attempt: number;
+  result: ChatCompletion | null;
+  failure: JobFailure | null;
+  metadata: Record<string, unknown>;
+  webhook: string | null;
+}
+
+/** The job as clients see it (CONTRACT section 4). */
+export interface JobObject {
+  id: string;
+  object: "job";
+  status: JobStatus;
+  model: string;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  attempts: number;
+  result: ChatCompletion | null;
+  error: ErrorObject | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface JobEventDataByType {
+  "job.queued": Record<string, never>;
+  "job.started": { attempt: number };
+  "job.chunk": ChatCompletionChunk;
+  "job.completed": { result: ChatCompletion };
+  "job.failed": JobFailure;
+  "job.cancelled": Record<string, never>;
+}
+
+/** One entry of a job's event log; `id` is the Redis stream id, usable as Last-Event-ID. */
+export type JobEvent = {
+  [T in JobEventType]: { id: string; type: T; data: JobEventDataByType[T] };
+}[JobEventType];

@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { createJobEventHub, createJobStore, newJobId, type JobEvent } from "@llmgw/jobs";
+
+const redisUrl = inject("redisUrl");
+const prefix = `test-${randomUUID()}`;
+const command = new Redis(redisUrl);
+const subscriber = new Redis(redisUrl);
+const store = createJobStore(command, { prefix, retentionSeconds: 3600 });
+const hub = createJobEventHub(subscriber, store);
+const owner = { keyId: "key_1", userId: "user_1" };
+
+afterAll(async () => {
+  command.disconnect();
+  subscriber.disconnect();
+});
+
+async function newJob() {
+  const id = newJobId();
+  await store.create({ id, model: "m", provider: "p", owner, mode: "async" });
+  return id;
+}
+
+describe("job store", () => {
+  it("creates a job once and reports the existing one after", async () => {
+    const id = newJobId();
+    expect(await store.create({ id, model: "m", provider: "p", owner, mode: "async" })).toEqual({ created: true });
+    expect(await store.create({ id, model: "m", provider: "p", owner, mode: "async" })).toEqual({
+      created: false,
+      status: "queued",
+    });
+    const record = await store.get(id);
+    expect(record).toMatchObject({ id, status: "queued", owner, attempt: 0, result: null, failure: null });
+  });
+
+  it("writes exactly one terminal event and nothing after it", async () => {
+    const id = await newJob();
+    expect(await store.start(id, 1)).toBeTruthy();
+    expect(await store.cancel(id)).toBeTruthy();
+    expect(await store.appendChunk(id, 1, { id: "c" } as never)).toBeNull();
+    expect(await store.complete(id, 1, { id: "r" } as never)).toBeNull();
+    expect(await store.cancel(id)).toBeNull();
+    const types = (await store.readEventsAfter(id)).map((event) => event.type);
+    expect(types).toEqual(["job.queued", "job.started", "job.cancelled"]);
+    expect((await store.get(id))?.status).toBe("cancelled");
+  });
+
+  it("fences off an attempt that another attempt took over", async () => {
+    const id = await newJob();
+    await store.start(id, 1);
+    await store.start(id, 2);
+    expect(await store.appendChunk(id, 1, { id: "late" } as never)).toBeNull();
+    expect(await store.complete(id, 1, { id: "late" } as never)).toBeNull();
+    expect(await store.complete(id, 2, { id: "right" } as never)).toBeTruthy();
+    expect((await store.get(id))?.result).toEqual({ id: "right" });
+  });
+
+  it("reads events after a given id", async () => {
+    const id = await newJob();
+    await store.start(id, 1);
+    for (let i = 0; i < 5; i++) await store.appendChunk(id, 1, { id: `c${i}` } as never);
+    const all = await store.readEventsAfter(id);
+    const after = await store.readEventsAfter(id, all[3].id);
+    expect(after.map((event) => event.id)).toEqual(all.slice(4).map((event) => event.id));
+  });
+});
+
+describe("job event hub", () => {
+  it("delivers the log after an id, then live events, in order and once", async () => {
+    const id = await newJob();
+    await store.start(id, 1);
+    const first = await store.appendChunk(id, 1, { id: "c0" } as never);
+    const seen: JobEvent[] = [];
+    let stop: (() => void) | undefined;
+    const ended = new Promise<void>((resolve) => {
+      void hub.watch(
+        id,
+        (event) => {
+          seen.push(event);
+          if (event.type === "job.completed") resolve();
+        },
+        { after: first! },
+      ).then((s) => (stop = s));
+    });
+    // Appends race the watch's catch-up read on purpose: nothing may be lost or doubled.
+    for (let i = 1; i < 20; i++) await store.appendChunk(id, 1, { id: `c${i}` } as never);
+    await store.complete(id, 1, { id: "r" } as never);
+    await ended;
+    stop?.();
+    expect(seen.map((event) => (event.type === "job.chunk" ? event.data.id : event.type))).toEqual([
+      ...Array.from({ length: 19 }, (_, i) => `c${i + 1}`),
+      "job.completed",
+    ]);
+  });
+
+  it("fans one job's events out to several listeners", async () => {
+    const id = newJobId();
+    const seen: string[][] = [[], [], []];
+    const ended: Promise<void>[] = [];
+    const stops = await Promise.all(
+      seen.map((types) => {
+        let resolve: () => void;
+        ended.push(new Promise<void>((r) => (resolve = r)));
+        const listener = (event: JobEvent) => {
+          types.push(event.type);
+          if (event.type === "job.cancelled") resolve();
+        };
+        return hub.watch(id, listener, { fresh: true });
+      }),
+    );
+    await store.create({ id, model: "m", provider: "p", owner, mode: "async" });
+    await store.cancel(id);
+    await Promise.all(ended);
+    stops.forEach((stop) => stop());
+    expect(seen).toEqual(Array(3).fill(["job.queued", "job.cancelled"]));
+    expect(hub.watchedJobs).toBe(0);
+  });
+});

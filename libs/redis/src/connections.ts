@@ -1,0 +1,60 @@
+import { Redis, type RedisOptions } from "ioredis";
+
+/**
+ * What a connection is for decides how it behaves when Redis goes away:
+ * - `command`: the API's own commands (limits, job store, cache). No offline queue and short
+ *   timeouts, so an outage answers 503 within 2 s instead of hanging.
+ * - `queue`: the API's BullMQ producer; fails fast like `command`.
+ * - `worker`: BullMQ workers; BullMQ requires `maxRetriesPerRequest: null` and waits out outages.
+ * - `subscriber`: pub/sub listeners; reconnect forever and resubscribe (ioredis does that itself).
+ */
+export type RedisRole = "command" | "queue" | "worker" | "subscriber";
+
+const roleOptions: Record<RedisRole, RedisOptions> = {
+  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1500 },
+  queue: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1500 },
+  worker: { maxRetriesPerRequest: null, connectTimeout: 5000 },
+  subscriber: { maxRetriesPerRequest: null, connectTimeout: 5000 },
+};
+
+/** Opens a Redis connection configured for its role; reconnects with a capped backoff. */
+export function createRedisConnection(url: string, role: RedisRole, name?: string): Redis {
+  return new Redis(url, {
+    ...roleOptions[role],
+    connectionName: name ? `llmgw:${name}` : `llmgw:${role}`,
+    lazyConnect: false,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+    // Errors surface through commands and readiness; the default handler would print stack traces per retry.
+    showFriendlyErrorStack: false,
+  }).on("error", () => {});
+}
+
+/** Resolves once the connection is ready, or rejects after `timeoutMs`. */
+export async function waitForRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      redis.off("ready", onReady);
+    };
+    redis.on("ready", onReady);
+  });
+}
+
+/** The queue Redis must not evict keys, or jobs vanish; returns the policy so start-up can warn. */
+export async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
+    return reply[1];
+  } catch {
+    return undefined; // managed Redis often disables CONFIG
+  }
+}
