@@ -24,6 +24,8 @@ export const terminalEventTypes: readonly JobEventType[] = ["job.completed", "jo
 export const jobStatuses = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
+export const isFinished = (status: JobStatus) => status === "succeeded" || status === "failed" || status === "cancelled";
+
 /** Keys and channels of one deployment, all under `QUEUE_PREFIX`. */
 export function jobKeys(prefix: string) {
   return {

@@ -76,6 +76,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
         mode: job.mode,
         created_at: String(createdAt),
         attempt: "0",
+        waiters: "1",
         metadata: JSON.stringify(job.metadata ?? {}),
       };
       if (job.webhook) fields.webhook = job.webhook;
@@ -90,6 +91,11 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
         ...Object.entries(fields).flat(),
       );
       return created === 1 ? { created: true } : { created: false, status: status as JobStatus };
+    },
+
+    /** Counts synchronous callers sharing the job: +1 on join, -1 on leave; null when it is gone. */
+    countWaiters(jobId: string, delta: 1 | -1): Promise<number | null> {
+      return redis.llmgwCountJobWaiters(keys.record(jobId), delta);
     },
 
     async get(jobId: string): Promise<JobRecord | null> {

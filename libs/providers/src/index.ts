@@ -1,2 +1,20 @@
 export * from "./types.js";
 export { ProviderError, isRetryableStatus, type ProviderErrorOptions, type UpstreamErrorDetail } from "./provider-error.js";
+export {
+  parseUpstreamErrorBody,
+  parseUpstreamErrorValue,
+  parseRetryAfterMs,
+  redact,
+  type HeaderLookup,
+} from "./upstream-error.js";
+export { readSseData, DONE_PAYLOAD } from "./sse/read-sse-data.js";
+export { readSseJson, type SseJsonOptions } from "./sse/read-sse-json.js";
+export { createOpenAICompatibleAdapter, type OpenAICompatibleOptions } from "./openai-compatible/adapter.js";
+export { createDeepSeekAdapter, type DeepSeekOptions } from "./deepseek/adapter.js";
+export { DEEPSEEK_MODELS, isDeepSeekModel } from "./deepseek/models.js";
+export { createOpenAIAdapter, type OpenAIOptions } from "./openai/adapter.js";
+export { OPENAI_MODELS, isOpenAIModel } from "./openai/models.js";
+export { assembleChatCompletion } from "./assemble-completion.js";
+export { readProvidersFile, type ExtraProviderConfig } from "./providers-file.js";
+export { routeModel, DEEPSEEK, OPENAI, type ModelRoute, type RouteTable } from "./model-router.js";
+export { createProviderRegistry, type ModelEntry, type ProviderRegistry, type ResolvedModel } from "./registry.js";

@@ -1,0 +1,112 @@
+/**
+ * Bootstraps users and keys straight in DATABASE_PATH, without the HTTP API (no ADMIN_TOKEN needed):
+ *   node apps/api/dist/admin-cli.js create-user --username alice --email alice@example.com
+ * Prints JSON on success; on failure one line on stderr and exit code 1.
+ */
+import { parseArgs } from "node:util";
+import { loadConfig, loadDotEnv } from "@llmgw/config";
+import { createApiKeyRepository, createUserRepository, openDatabase, type Database } from "@llmgw/store";
+
+const usage = `usage: admin-cli <command> [options]
+  create-user --username NAME --email EMAIL
+  create-key  --user-id USER_ID --name NAME [--per-minute N] [--per-hour N] [--models a,b] [--expires-at UNIX_SECONDS|ISO_8601]
+  list-users
+  list-keys   [--user-id USER_ID] [--all]   (--all includes revoked keys)
+  revoke-key  --id KEY_ID`;
+
+/** A mistake in the command line: printed with a pointer to --help. */
+class UsageError extends Error {}
+
+type Values = Record<string, string | boolean | undefined>;
+type OptionSpec = Record<string, { type: "string" | "boolean" }>;
+
+const text = { type: "string" } as const;
+const flag = { type: "boolean" } as const;
+
+const commands: Record<string, { options: OptionSpec; run: (db: Database, values: Values) => unknown }> = {
+  "create-user": {
+    options: { username: text, email: text },
+    run: (db, values) =>
+      createUserRepository(db).create({ username: required(values, "username"), email: required(values, "email") }),
+  },
+  "create-key": {
+    options: { "user-id": text, name: text, "per-minute": text, "per-hour": text, models: text, "expires-at": text },
+    run: (db, values) =>
+      createApiKeyRepository(db).create({
+        user_id: required(values, "user-id"),
+        key_name: required(values, "name"),
+        rate_limit_per_minute: optionalCount(values, "per-minute"),
+        rate_limit_per_hour: optionalCount(values, "per-hour"),
+        models: typeof values.models === "string" ? values.models.split(",").map((model) => model.trim()).filter(Boolean) : undefined,
+        expires_at: typeof values["expires-at"] === "string" ? unixSeconds(values["expires-at"]) : undefined,
+      }),
+  },
+  "list-users": { options: {}, run: (db) => createUserRepository(db).list() },
+  "list-keys": {
+    options: { "user-id": text, all: flag },
+    run: (db, values) =>
+      createApiKeyRepository(db).list({
+        userId: typeof values["user-id"] === "string" ? values["user-id"] : undefined,
+        includeRevoked: values.all === true,
+      }),
+  },
+  "revoke-key": {
+    options: { id: text },
+    run: (db, values) => {
+      const id = required(values, "id");
+      if (!createApiKeyRepository(db).revoke(id)) throw new Error(`no active API key with id '${id}'`);
+      // Running API instances drop it from their cache within 5 s (no Redis message from here).
+      return { id, revoked: true };
+    },
+  },
+};
+
+function required(values: Values, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function optionalCount(values: Values, name: string): number | undefined {
+  const value = values[name];
+  if (typeof value !== "string") return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** Accepts unix seconds or an ISO 8601 date, as the store wants seconds. */
+function unixSeconds(value: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`--expires-at must be unix seconds or an ISO 8601 date, got "${value}"`);
+  return Math.floor(ms / 1000);
+}
+
+function run(argv: string[]): unknown {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") return usage;
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command '${name}'`);
+  let values: Values;
+  try {
+    values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message.split("\n")[0]);
+  }
+  loadDotEnv();
+  const db = openDatabase(loadConfig().databasePath);
+  try {
+    return command.run(db, values);
+  } finally {
+    db.close();
+  }
+}
+
+try {
+  const result = run(process.argv.slice(2));
+  process.stdout.write(typeof result === "string" ? `${result}\n` : `${JSON.stringify(result, null, 2)}\n`);
+} catch (error) {
+  const hint = error instanceof UsageError ? " (see --help)" : "";
+  process.stderr.write(`error: ${(error as Error).message}${hint}\n`);
+  process.exitCode = 1;
+}

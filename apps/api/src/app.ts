@@ -1,0 +1,49 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { ApiContext } from "./context.js";
+import { clientAuthHook, decorateClientAuth } from "./plugins/client-auth.js";
+import { errorHandlerPlugin } from "./plugins/error-handler.js";
+import { openApiPlugin } from "./plugins/openapi.js";
+import { requestIdFor } from "./plugins/request-id.js";
+import { chatCompletionRoutes } from "./routes/chat-completions/index.js";
+import { healthRoutes } from "./routes/health/index.js";
+import { modelRoutes } from "./routes/models/index.js";
+
+/** The Fastify app: plugins, then routes, in one visible order. Tests drive it with `inject`. */
+export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: context.logger as FastifyBaseLogger,
+    genReqId: requestIdFor,
+    bodyLimit: context.config.maxBodyBytes,
+    disableRequestLogging: true,
+    // Validate exactly what was sent: no coercion, no defaults, nothing removed.
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "request",
+    );
+  });
+  await app.register(errorHandlerPlugin);
+  await app.register(openApiPlugin);
+  decorateClientAuth(app);
+
+  await app.register(healthRoutes, context);
+
+  // Client routes exist under /v1 (OpenAI SDK convention) and /api/v1 (the original service's paths).
+  for (const prefix of ["/v1", "/api/v1"]) {
+    await app.register(
+      async (scope) => {
+        scope.addHook("preHandler", clientAuthHook(context.authenticator));
+        await scope.register(chatCompletionRoutes, context);
+        await scope.register(modelRoutes, context);
+      },
+      { prefix },
+    );
+  }
+  return app;
+}

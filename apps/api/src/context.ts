@@ -1,0 +1,112 @@
+import type { Config } from "@llmgw/config";
+import type { Logger } from "@llmgw/logger";
+import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
+import { createCompletionQueue, createJobEventHub, createJobStore, type UsageEntry } from "@llmgw/jobs";
+import { createProviderRegistry } from "@llmgw/providers";
+import { createResponseCache } from "@llmgw/cache";
+import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
+import { createStaticAuthenticator, type ClientAuthenticator } from "./services/client-auth.js";
+import { createCompletionCache } from "./services/completion-cache.js";
+import { createCompletionService } from "./services/completion-service.js";
+import { createDatabaseAuthenticator } from "./services/database-authenticator.js";
+import { createKeyRevocation } from "./services/key-revocation.js";
+import { createRateLimiter } from "./services/rate-limiter.js";
+import { startUsageDrain } from "./services/usage-drain.js";
+import { rateLimitHook } from "./plugins/rate-limit.js";
+
+/** Everything the API's routes use, built once per process from the configuration. */
+export async function createApiContext(config: Config, logger: Logger) {
+  const redis = createRedisConnection(config.redisUrl, "command", "api");
+  const queueConnection = createRedisConnection(config.redisUrl, "queue", "api-queue");
+  const subscriber = createRedisConnection(config.redisUrl, "subscriber", "api-events");
+  const cacheRedis = config.cacheEnabled ? createRedisConnection(config.cacheRedisUrl, "command", "api-cache") : null;
+
+  const database = openDatabase(config.databasePath);
+  const users = createUserRepository(database);
+  const apiKeys = createApiKeyRepository(database);
+  const usage = createUsageRepository(database);
+
+  const store = createJobStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
+  const hub = createJobEventHub(subscriber, store);
+  const queue = createCompletionQueue(queueConnection, config.queuePrefix);
+  queue.on("error", () => {}); // surfaced per request as 503
+  const providers = createProviderRegistry(config);
+  const limits = { perMinute: config.rateLimitPerMinute, perHour: config.rateLimitPerHour };
+
+  const databaseAuthenticator = config.useDatabaseAuth ? createDatabaseAuthenticator({ keys: apiKeys, defaults: limits }) : null;
+  const authenticator: ClientAuthenticator = databaseAuthenticator ?? createStaticAuthenticator(config.apiKeys ?? [], limits);
+  // Revocations reach every API instance at once; the 5 s lookup cache is the backstop.
+  const keyRevocation = await createKeyRevocation({
+    publisher: redis,
+    subscriber,
+    prefix: config.queuePrefix,
+    onRevoked: (keyId) => databaseAuthenticator?.revoke(keyId),
+  });
+
+  const limiter = createRateLimiter({ redis, prefix: config.queuePrefix });
+  const responseCache = cacheRedis
+    ? createResponseCache({
+        redis: cacheRedis,
+        prefix: config.queuePrefix,
+        ttlSeconds: config.cacheTtl,
+        onError: (error, operation) => logger.warn({ err: { message: (error as Error).message }, operation }, "response cache unavailable"),
+      })
+    : null;
+  const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts });
+  const usageDrain = startUsageDrain({
+    redis: createRedisConnection(config.redisUrl, "subscriber", "api-usage"),
+    keys: store.keys,
+    usage,
+    logger,
+  });
+
+  return {
+    config,
+    logger,
+    redis,
+    /** Readiness: the SQLite file answers a query. */
+    pingDatabase: async () => database.prepare("SELECT 1").get(),
+    users,
+    apiKeys,
+    usage,
+    store,
+    hub,
+    queue,
+    providers,
+    authenticator,
+    keyRevocation,
+    completions,
+    completionCache: createCompletionCache(responseCache),
+    /** Route-level hook: consumes one request of the caller's limits (empty when limits are off). */
+    rateLimit: config.rateLimitEnabled ? [rateLimitHook(limiter)] : [],
+    /** Usage the API sees itself (cache hits); job usage arrives from workers through the usage drain. */
+    recordUsage(entry: UsageEntry) {
+      try {
+        usage.record(entry);
+      } catch (error) {
+        logger.error({ err: { message: (error as Error).message } }, "could not record usage");
+      }
+    },
+    /** Warns once when the queue Redis may evict keys (BullMQ loses jobs then). */
+    async checkRedisPolicy() {
+      const policy = await readEvictionPolicy(redis).catch(() => undefined);
+      if (policy && policy !== "noeviction") {
+        logger.warn(`Redis maxmemory-policy is "${policy}": queued jobs can be evicted and lost; set it to noeviction`);
+      }
+    },
+    async close() {
+      await usageDrain.stop();
+      await keyRevocation.close();
+      await queue.close().catch(() => {});
+      await providers.close();
+      authenticator.close?.();
+      subscriber.disconnect();
+      queueConnection.disconnect();
+      cacheRedis?.disconnect();
+      redis.disconnect();
+      database.close();
+    },
+  };
+}
+
+export type ApiContext = Awaited<ReturnType<typeof createApiContext>>;

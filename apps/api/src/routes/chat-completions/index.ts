@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { GatewayError } from "@llmgw/errors";
+import type { ChatCompletion, ChatCompletionRequest } from "@llmgw/providers";
+import type { ApiContext } from "../../context.js";
+import { settle } from "../../services/completion-service.js";
+import { completionToChunks } from "../../services/completion-replay.js";
+import type { JobFollower } from "../../services/job-follower.js";
+import { openSse } from "../../services/sse-writer.js";
+import { chatCompletionRequestSchema } from "./schema.js";
+
+/** POST /chat/completions: OpenAI Chat Completions, JSON or SSE, through the cache and the job queue. */
+export async function chatCompletionRoutes(app: FastifyInstance, context: ApiContext) {
+  app.post(
+    "/chat/completions",
+    {
+      schema: { body: chatCompletionRequestSchema, tags: ["completions"], summary: "Create a chat completion" },
+      preHandler: context.rateLimit,
+    },
+    async (request, reply) => {
+      const body = request.body as ChatCompletionRequest;
+      const stream = body.stream === true;
+      const { principal } = request;
+      const route = context.completions.route(principal, body.model);
+      const plan = await context.completionCache.plan(principal, body, request.headers["cache-control"]);
+      reply.header("x-cache", plan.status);
+      if (plan.hit) {
+        context.recordUsage({
+          jobId: null,
+          requestId: request.id,
+          keyId: principal.keyId,
+          userId: principal.userId,
+          model: body.model,
+          provider: route.providerName,
+          promptTokens: plan.hit.usage?.prompt_tokens ?? 0,
+          completionTokens: plan.hit.usage?.completion_tokens ?? 0,
+          latencyMs: Math.round(reply.elapsedTime),
+          status: 200,
+          cacheHit: true,
+          kind: "cache",
+          createdAt: Date.now(),
+        });
+        if (!stream) return plan.hit;
+        return replayAsStream(reply, plan.hit);
+      }
+
+      const { jobId, follower } = await context.completions.submit(principal, body, {
+        mode: stream ? "sync-stream" : "sync-json",
+        requestId: request.id,
+        cacheKey: plan.storeAs,
+        coalesceAs: plan.coalesceAs,
+      });
+      reply.header("x-job-id", jobId);
+      // A caller who leaves before the answer cancels the job (and so the upstream call), unless
+      // identical requests still wait on it. The response's close tells; the request's may come early.
+      const onClose = () => {
+        follower.close();
+        if (!reply.raw.writableFinished) void context.completions.abandon(jobId).catch(() => {});
+      };
+      reply.raw.once("close", onClose);
+      const deadline = Date.now() + context.config.syncTimeoutMs;
+      try {
+        if (!stream) return await context.completions.waitForResult(jobId, follower, deadline);
+        await streamJob(request, reply, jobId, follower, deadline);
+        return reply;
+      } finally {
+        if (reply.raw.writableFinished) reply.raw.off("close", onClose);
+        follower.close();
+      }
+    },
+  );
+}
+
+/** A stored answer to a streaming request, replayed as the SSE stream it would have been. */
+async function replayAsStream(reply: FastifyReply, completion: ChatCompletion) {
+  reply.hijack();
+  const sse = openSse(reply.raw, reply.getHeaders());
+  for (const chunk of completionToChunks(completion)) await sse.send(chunk);
+  await sse.sendRaw("data: [DONE]");
+  sse.end();
+  return reply;
+}
+
+/**
+ * Forwards the job's chunks as SSE. The answer starts only with the first chunk, so a job that
+ * fails before any text still answers with its own status and error body.
+ */
+async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: string, follower: JobFollower, deadline: number) {
+  let event = await follower.next(deadline);
+  while (event && event.type !== "job.chunk" && settle(event, jobId) === null) event = await follower.next(deadline);
+  if (!event) throw new GatewayError("sync_timeout", { jobId });
+  if (event.type === "job.completed") {
+    // The provider answered in one piece; replay it as the stream the caller asked for.
+    await replayAsStream(reply, event.data.result);
+    return;
+  }
+
+  reply.hijack();
+  const sse = openSse(reply.raw, reply.getHeaders());
+  let chunksSent = 0;
+  // After the first chunk the worker's idle and total timeouts bound the wait, not the sync deadline.
+  for (; event; event = await follower.next()) {
+    switch (event.type) {
+      case "job.chunk":
+        await sse.send(event.data);
+        chunksSent++;
+        break;
+      case "job.started":
+        if (chunksSent > 0) {
+          // A retry would repeat or mix text: end the stream with an error instead.
+          const error = new GatewayError("upstream_error", {
+            message: "The provider failed in the middle of the answer; the text so far is incomplete.",
+            jobId,
+          });
+          await sse.send(error.toErrorBody());
+          return sse.end();
+        }
+        break;
+      case "job.completed":
+        await sse.sendRaw("data: [DONE]");
+        return sse.end();
+      case "job.failed":
+        await sse.send({ error: event.data.error });
+        return sse.end();
+      case "job.cancelled":
+        await sse.send(new GatewayError("job_cancelled", { jobId }).toErrorBody());
+        return sse.end();
+    }
+  }
+  request.log.warn({ jobId }, "event stream closed before the job ended");
+  sse.end();
+}

@@ -1,0 +1,175 @@
+import { GatewayError } from "@llmgw/errors";
+import {
+  completionJobOptions,
+  isFinished,
+  newJobId,
+  type CompletionJobData,
+  type CompletionQueue,
+  type JobEvent,
+  type JobEventHub,
+  type JobMode,
+  type JobStore,
+} from "@llmgw/jobs";
+import type { ChatCompletion, ChatCompletionRequest, ProviderRegistry } from "@llmgw/providers";
+import type { Redis } from "ioredis";
+import type { Principal } from "./client-auth.js";
+import { followJob, type JobFollower } from "./job-follower.js";
+
+export interface CompletionServiceDeps {
+  redis: Redis;
+  store: JobStore;
+  hub: JobEventHub;
+  queue: CompletionQueue;
+  providers: ProviderRegistry;
+  jobAttempts: number;
+}
+
+export interface SubmitOptions {
+  mode: JobMode;
+  requestId: string;
+  metadata?: Record<string, unknown>;
+  webhook?: string;
+  /** Where the worker stores a successful result in the response cache. */
+  cacheKey?: string;
+  /** Identical requests in flight share the job with this id (see coalescingJobId). */
+  coalesceAs?: string;
+}
+
+export interface SubmittedJob {
+  jobId: string;
+  follower: JobFollower;
+  /** True when the caller joined an identical request's job instead of creating one. */
+  joined: boolean;
+}
+
+/** Routing, enqueueing, waiting and cancelling of completion jobs: everything between HTTP and the queue. */
+export function createCompletionService(deps: CompletionServiceDeps) {
+  const { store, queue } = deps;
+
+  /** Which provider serves the model, and may this key use it? Throws 404 / 403. */
+  function route(principal: Principal, model: string) {
+    const resolved = deps.providers.resolve(model);
+    if (!resolved) {
+      throw new GatewayError("model_not_found", {
+        message: `The model '${model}' does not exist or no configured provider serves it.`,
+        param: "model",
+      });
+    }
+    if (principal.models && !principal.models.includes(model)) {
+      throw new GatewayError("model_not_allowed", { message: `This API key may not use the model '${model}'.`, param: "model" });
+    }
+    return resolved;
+  }
+
+  /**
+   * Creates the job record and enqueues it, or joins the running job of an identical request.
+   * The caller follows the job's events from the very first.
+   */
+  async function submit(principal: Principal, request: ChatCompletionRequest, options: SubmitOptions): Promise<SubmittedJob> {
+    const resolved = route(principal, request.model);
+    if (options.coalesceAs) {
+      const follower = await followJob(deps.hub, options.coalesceAs);
+      const created = await createAndEnqueue(options.coalesceAs).catch((error) => {
+        follower.close();
+        throw error;
+      });
+      if (created === true) return { jobId: options.coalesceAs, follower, joined: false };
+      if (!isFinished(created) && (await store.countWaiters(options.coalesceAs, 1)) !== null) {
+        return { jobId: options.coalesceAs, follower, joined: true };
+      }
+      // The identical request's job already ended (its answer not cached): run a new one.
+      follower.close();
+    }
+    const jobId = newJobId();
+    const follower = await followJob(deps.hub, jobId, { fresh: true });
+    await createAndEnqueue(jobId).catch((error) => {
+      follower.close();
+      throw error;
+    });
+    return { jobId, follower, joined: false };
+
+    async function createAndEnqueue(id: string) {
+      const { stream: _stream, ...rest } = request;
+      const data: CompletionJobData = {
+        jobId: id,
+        request: { ...rest, model: resolved.upstreamModel },
+        model: request.model,
+        provider: resolved.providerName,
+        owner: { keyId: principal.keyId, userId: principal.userId },
+        mode: options.mode,
+        requestId: options.requestId,
+        ...(options.cacheKey ? { cacheKey: options.cacheKey } : {}),
+      };
+      const outcome = await store.create({
+        id,
+        model: request.model,
+        provider: resolved.providerName,
+        owner: data.owner,
+        mode: options.mode,
+        metadata: options.metadata,
+        webhook: options.webhook,
+      });
+      if (!outcome.created) return outcome.status;
+      await enqueue(data);
+      return true as const;
+    }
+  }
+
+  async function enqueue(data: CompletionJobData) {
+    try {
+      await queue.add("completion", data, completionJobOptions(data.jobId, deps.jobAttempts));
+    } catch (error) {
+      // The record exists but no worker will ever see it: end it so nobody waits forever.
+      await store
+        .fail(data.jobId, undefined, { status: 503, error: new GatewayError("service_unavailable").toErrorObject() })
+        .catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Ends a job as cancelled and tells every worker to abort it; false when it had already ended. */
+  async function cancel(jobId: string): Promise<boolean> {
+    if (!(await store.cancel(jobId))) return false;
+    await deps.redis.publish(store.keys.cancelChannel, jobId);
+    // A job still waiting is removed so no worker picks it up; a running one is locked and stays.
+    await queue.remove(jobId).catch(() => 0);
+    return true;
+  }
+
+  /** A synchronous caller went away: cancel the job unless coalesced callers still wait on it. */
+  async function abandon(jobId: string): Promise<void> {
+    const left = await store.countWaiters(jobId, -1);
+    if (left !== null && left <= 0) await cancel(jobId);
+  }
+
+  /** Waits for the job's end; the result, or the job's error as a GatewayError; 504 at the deadline. */
+  async function waitForResult(jobId: string, follower: JobFollower, deadline: number): Promise<ChatCompletion> {
+    for (;;) {
+      const event = await follower.next(deadline);
+      if (!event) throw new GatewayError("sync_timeout", { jobId });
+      const outcome = settle(event, jobId);
+      if (outcome) return outcome;
+    }
+  }
+
+  return { route, submit, cancel, abandon, waitForResult };
+}
+
+/** The result of a terminal event, a thrown error for a failed or cancelled job, or null. */
+export function settle(event: JobEvent, jobId: string): ChatCompletion | null {
+  switch (event.type) {
+    case "job.completed":
+      return event.data.result;
+    case "job.failed": {
+      const error = GatewayError.fromErrorObject(event.data.status, event.data.error);
+      error.headers["x-job-id"] = jobId;
+      throw error;
+    }
+    case "job.cancelled":
+      throw new GatewayError("job_cancelled", { jobId });
+    default:
+      return null;
+  }
+}
+
+export type CompletionService = ReturnType<typeof createCompletionService>;

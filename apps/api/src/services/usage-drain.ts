@@ -1,0 +1,62 @@
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import type { Logger } from "@llmgw/logger";
+import type { JobKeys, UsageEntry } from "@llmgw/jobs";
+import type { UsageRepository } from "@llmgw/store";
+
+const GROUP = "api";
+const CLAIM_IDLE_MS = 60_000;
+
+/**
+ * Moves the workers' usage entries from the Redis stream into SQLite. Every API instance
+ * reads in one consumer group, so each entry is taken by one of them; an entry is acknowledged
+ * only after it is written, and the usage log ignores a job id it already has, so a crash between
+ * the two records nothing twice. Entries left by a dead instance are claimed after a minute.
+ */
+export function startUsageDrain(options: { redis: Redis; keys: JobKeys; usage: UsageRepository; logger: Logger }) {
+  const { redis, keys, usage, logger } = options;
+  const consumer = `${hostname()}:${process.pid}`;
+  let running = true;
+
+  const recordAll = async (entries: [string, string[]][]) => {
+    for (const [id, fields] of entries) {
+      const text = fields[fields.indexOf("entry") + 1];
+      if (text) usage.record(JSON.parse(text) as UsageEntry);
+      await redis.xack(keys.usage, GROUP, id);
+    }
+  };
+
+  const loop = async () => {
+    await redis.xgroup("CREATE", keys.usage, GROUP, "0", "MKSTREAM").catch(() => {}); // exists already
+    let lastClaim = 0;
+    while (running) {
+      try {
+        if (Date.now() - lastClaim > CLAIM_IDLE_MS) {
+          lastClaim = Date.now();
+          const [, claimed] = (await redis.xautoclaim(keys.usage, GROUP, consumer, CLAIM_IDLE_MS, "0", "COUNT", 100)) as [
+            string,
+            [string, string[]][],
+          ];
+          await recordAll(claimed);
+        }
+        const reply = (await redis.xreadgroup("GROUP", GROUP, consumer, "COUNT", 100, "BLOCK", 1000, "STREAMS", keys.usage, ">")) as
+          | [string, [string, string[]][]][]
+          | null;
+        if (reply) await recordAll(reply[0][1]);
+      } catch (error) {
+        if (!running) break;
+        logger.warn({ err: { message: (error as Error).message } }, "usage drain: retrying in 1 s");
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  };
+  const done = loop();
+
+  return {
+    async stop() {
+      running = false;
+      redis.disconnect();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKeyRepository, hashApiKey, openDatabase } from "@llmgw/store";
+
+const cli = resolve("apps/api/dist/admin-cli.js");
+const folder = mkdtempSync(join(tmpdir(), "llmgw-admin-cli-"));
+const databasePath = join(folder, "data", "keys.db");
+
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npx tsc -b\` first`);
+});
+
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+/** Runs the built CLI in the temp folder with only the variables given (no .env there). */
+function admin(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: folder,
+      env: { PATH: process.env.PATH ?? "", DATABASE_PATH: databasePath, ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe("admin CLI", () => {
+  it("creates a user and a key, lists them without the key, and revokes the key", async () => {
+    const user = await admin(["create-user", "--username", "alice", "--email", "alice@example.com"]);
+    expect(user.stderr).toBe("");
+    expect(user.code).toBe(0);
+    const userRecord = JSON.parse(user.stdout);
+    expect(userRecord).toEqual({
+      id: expect.stringMatching(/^user_/),
+      username: "alice",
+      email: "alice@example.com",
+      created_at: expect.any(Number),
+      is_active: true,
+    });
+
+    const duplicate = await admin(["create-user", "--username", "alice", "--email", "other@example.com"]);
+    expect(duplicate).toEqual({ code: 1, stdout: "", stderr: "error: Username 'alice' already exists.\n" });
+
+    const key = await admin([
+      "create-key", "--user-id", userRecord.id, "--name", "dev", "--per-minute", "5", "--models", "deepseek-chat, gpt-4o",
+      "--expires-at", "2100-01-01T00:00:00Z",
+    ]);
+    expect(key.code).toBe(0);
+    const keyRecord = JSON.parse(key.stdout);
+    expect(keyRecord).toEqual({
+      id: expect.stringMatching(/^key_/),
+      user_id: userRecord.id,
+      key_name: "dev",
+      key_prefix: keyRecord.api_key.slice(0, 10),
+      rate_limit_per_minute: 5,
+      rate_limit_per_hour: null,
+      models: ["deepseek-chat", "gpt-4o"],
+      expires_at: 4102444800,
+      created_at: expect.any(Number),
+      last_used_at: null,
+      revoked_at: null,
+      api_key: expect.stringMatching(/^gw-[0-9A-Za-z]{32}$/),
+    });
+
+    // The key the CLI printed is the one the API will accept.
+    const db = openDatabase(databasePath);
+    expect(createApiKeyRepository(db).findActiveByHash(hashApiKey(keyRecord.api_key))?.id).toBe(keyRecord.id);
+    db.close();
+
+    const users = await admin(["list-users"]);
+    expect(JSON.parse(users.stdout)).toEqual([userRecord]);
+    const keys = await admin(["list-keys", "--user-id", userRecord.id]);
+    const { api_key: apiKey, ...listed } = keyRecord;
+    expect(JSON.parse(keys.stdout)).toEqual([listed]);
+    expect(keys.stdout).not.toContain(apiKey);
+
+    expect(await admin(["revoke-key", "--id", keyRecord.id])).toEqual({
+      code: 0,
+      stdout: `${JSON.stringify({ id: keyRecord.id, revoked: true }, null, 2)}\n`,
+      stderr: "",
+    });
+    expect(await admin(["revoke-key", "--id", keyRecord.id])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: no active API key with id '${keyRecord.id}'\n`,
+    });
+    expect(JSON.parse((await admin(["list-keys"])).stdout)).toEqual([]);
+    const all = JSON.parse((await admin(["list-keys", "--all"])).stdout);
+    expect(all.map((record: { id: string; revoked_at: number | null }) => [record.id, typeof record.revoked_at])).toEqual([
+      [keyRecord.id, "number"],
+    ]);
+  });
+
+  it("prints one line and exits 1 on a bad command line or configuration", async () => {
+    const cases: [string[], Record<string, string>, string][] = [
+      [["rotate-key"], {}, "error: unknown command 'rotate-key' (see --help)\n"],
+      [["create-user", "--username", "bob"], {}, "error: --email is required (see --help)\n"],
+      [["list-keys", "--colour"], {}, "error: Unknown option '--colour' (see --help)\n"],
+      [["create-key", "--user-id", "user_x", "--name", "dev", "--per-hour", "lots"], {}, 'error: --per-hour must be a positive whole number, got "lots" (see --help)\n'],
+      [["create-key", "--user-id", "user_nobody", "--name", "dev"], {}, "error: No user with id 'user_nobody'.\n"],
+      [["list-users"], { PORT: "eighty" }, 'error: configuration error: PORT must be a whole number, got "eighty"\n'],
+    ];
+    for (const [args, env, stderr] of cases) {
+      expect(await admin(args, env)).toEqual({ code: 1, stdout: "", stderr });
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import { ConfigError, loadConfig, loadDotEnv } from "@llmgw/config";
+import { createLogger } from "@llmgw/logger";
+import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
+import { appendUsage, createJobStore, type CompletionJobData } from "@llmgw/jobs";
+import { createProviderRegistry, type ChatCompletion } from "@llmgw/providers";
+import { createResponseCache } from "@llmgw/cache";
+import { createCompletionWorker } from "./completion-worker.js";
+import { subscribeToCancels } from "./cancel-subscriber.js";
+
+/** Worker process: take completion jobs, call providers, write events and results; stop cleanly on SIGTERM. */
+async function main() {
+  loadDotEnv();
+  const config = loadConfig();
+  const logger = createLogger({
+    level: config.logLevel,
+    name: "worker",
+    secrets: [config.deepseekApiKey, config.openaiApiKey, config.adminToken, ...(config.apiKeys ?? [])],
+  });
+  const registry = createProviderRegistry(config);
+  const connection = createRedisConnection(config.redisUrl, "worker", "worker");
+  const commands = createRedisConnection(config.redisUrl, "worker", "worker-commands");
+  const subscriber = createRedisConnection(config.redisUrl, "subscriber", "worker-cancels");
+  const cacheRedis = config.cacheEnabled ? createRedisConnection(config.cacheRedisUrl, "command", "worker-cache") : null;
+  const cache = cacheRedis && createResponseCache({ redis: cacheRedis, prefix: config.queuePrefix, ttlSeconds: config.cacheTtl });
+  const store = createJobStore(commands, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
+
+  const usage = (data: CompletionJobData, status: number, result: ChatCompletion | null, latencyMs: number) =>
+    appendUsage(commands, store.keys, {
+      jobId: data.jobId,
+      requestId: data.requestId,
+      keyId: data.owner.keyId,
+      userId: data.owner.userId,
+      model: data.model,
+      provider: data.provider,
+      promptTokens: result?.usage?.prompt_tokens ?? 0,
+      completionTokens: result?.usage?.completion_tokens ?? 0,
+      latencyMs,
+      status,
+      cacheHit: false,
+      kind: data.mode === "async" ? "job" : data.mode === "sync-stream" ? "stream" : "sync",
+      createdAt: Date.now(),
+    });
+
+  const worker = createCompletionWorker(
+    {
+      store,
+      resolveProvider: (name) => registry.get(name),
+      logger,
+      maxAttempts: config.jobAttempts,
+      timeouts: { firstByteMs: config.firstByteTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.jobTimeoutMs },
+      onSucceeded: async (data, result, latencyMs) => {
+        // Only a complete answer is worth replaying: every choice ended with a finish reason.
+        if (cache && data.cacheKey && result.choices.every((choice) => choice.finish_reason)) await cache.set(data.cacheKey, result);
+        await usage(data, 200, result, latencyMs);
+      },
+      onFailed: (data, status, latencyMs) => usage(data, status, null, latencyMs),
+    },
+    { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency },
+  );
+  await subscribeToCancels(subscriber, store.keys, worker);
+  await worker.waitUntilReady();
+  const policy = await readEvictionPolicy(commands);
+  if (policy && policy !== "noeviction") {
+    logger.warn(`Redis maxmemory-policy is "${policy}": queued jobs can be evicted and lost; set it to noeviction`);
+  }
+  logger.info({ concurrency: config.workerConcurrency, pid: process.pid }, "worker ready");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "worker stopping: no new jobs, finishing the ones in flight");
+    // worker.close() waits for in-flight jobs; BullMQ hands unfinished ones to others if we are killed.
+    await worker.close();
+    await registry.close();
+    subscriber.disconnect();
+    cacheRedis?.disconnect();
+    commands.disconnect();
+    connection.disconnect();
+    logger.info("worker stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error(`worker failed to start: ${(error as Error).message}`);
+  }
+  process.exit(1);
+});

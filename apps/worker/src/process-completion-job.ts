@@ -1,0 +1,91 @@
+import { UnrecoverableError, type Job } from "bullmq";
+import type { Logger } from "@llmgw/logger";
+import type { CompletionJobData, JobStore } from "@llmgw/jobs";
+import { assembleChatCompletion, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
+import { failureOf, shouldRetry } from "./retry-policy.js";
+import { startTryDeadlines } from "./try-deadlines.js";
+
+export interface ProcessDeps {
+  store: JobStore;
+  resolveProvider(name: string): ProviderAdapter | undefined;
+  logger: Logger;
+  maxAttempts: number;
+  timeouts: { firstByteMs: number; idleMs: number; totalMs: number };
+  /** After the job's one completed event was written: cache, usage. Failures here never fail the job. */
+  onSucceeded(data: CompletionJobData, result: ChatCompletion, latencyMs: number): Promise<void>;
+  onFailed(data: CompletionJobData, status: number, latencyMs: number): Promise<void>;
+}
+
+/** Thrown inside a try when the job's log refuses our writes: it was cancelled or taken over. */
+class JobLost extends Error {}
+
+/** The BullMQ processor: one try of one completion job. */
+export async function processCompletionJob(
+  deps: ProcessDeps,
+  job: Job<CompletionJobData>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const data = job.data;
+  // attemptsStarted also counts a try that a crashed worker began (stall recovery): a new fence.
+  const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
+  const log = deps.logger.child({ jobId: data.jobId, attempt, requestId: data.requestId });
+  if (!(await deps.store.start(data.jobId, attempt))) {
+    log.info("job ended before this try started; skipping");
+    return;
+  }
+  const provider = deps.resolveProvider(data.provider);
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(signal?.reason ?? "cancelled");
+  signal?.addEventListener("abort", onCancel, { once: true });
+  const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
+  let chunksSent = 0;
+
+  try {
+    if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
+    let result: ChatCompletion;
+    if (provider.supportsStreaming) {
+      const chunks: ChatCompletionChunk[] = [];
+      for await (const chunk of provider.streamChatCompletion(data.request, { signal: controller.signal })) {
+        deadlines.progress();
+        chunks.push(chunk);
+        if (!(await deps.store.appendChunk(data.jobId, attempt, chunk))) throw new JobLost();
+        chunksSent++;
+      }
+      result = assembleChatCompletion(chunks);
+    } else {
+      result = await provider.createChatCompletion(data.request, { signal: controller.signal });
+    }
+    deadlines.clear();
+    if (!(await deps.store.complete(data.jobId, attempt, result))) throw new JobLost();
+    await deps.onSucceeded(data, result, Date.now() - job.timestamp).catch((error) => log.warn({ err: error }, "after-success hook failed"));
+  } catch (caught) {
+    controller.abort();
+    if (caught instanceof JobLost || signal?.aborted) {
+      log.info("job was cancelled or taken over; this try stops");
+      return;
+    }
+    const error = caught;
+    if (shouldRetry(error, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode })) {
+      log.warn({ err: describe(error) }, "try failed; retrying");
+      throw error;
+    }
+    const failure = failureOf(error, attempt);
+    log.warn({ err: describe(error), status: failure.status }, "job failed");
+    if (await deps.store.fail(data.jobId, attempt, failure)) {
+      await deps.onFailed(data, failure.status, Date.now() - job.timestamp).catch((hookError) => log.warn({ err: hookError }, "after-failure hook failed"));
+    }
+    throw new UnrecoverableError(failure.error.message);
+  } finally {
+    deadlines.clear();
+    signal?.removeEventListener("abort", onCancel);
+  }
+}
+
+/** What a log line may say of an error: status and message, never request or headers. */
+function describe(error: unknown) {
+  if (error instanceof Error) {
+    const status = (error as { status?: number }).status;
+    return { name: error.name, message: error.message, status };
+  }
+  return { message: String(error) };
+}

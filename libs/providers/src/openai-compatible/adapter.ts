@@ -1,0 +1,175 @@
+import type { Dispatcher } from "undici";
+import { ProviderError } from "../provider-error.js";
+import { readSseJson } from "../sse/read-sse-json.js";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ProviderAdapter, ProviderCallOptions } from "../types.js";
+import {
+  errorFromConnection,
+  errorFromMalformedAnswer,
+  errorFromPayload,
+  errorFromResponse,
+  parseUpstreamErrorBody,
+  type HeaderLookup,
+} from "../upstream-error.js";
+import { leasePool } from "./pool-cache.js";
+
+export interface OpenAICompatibleOptions {
+  /** Provider name: in errors, logs and `PROVIDER/MODEL` routing. */
+  name: string;
+  /** The prefix before `/chat/completions`, as in the OpenAI SDK (may carry a path such as `/v1`). */
+  baseUrl: string;
+  apiKey: string;
+  defaultHeaders?: Record<string, string>;
+}
+
+/** Bytes of a finished stream's tail we read to keep its socket reusable, and for how long. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+const DRAIN_TIMEOUT_MS = 5_000;
+
+/** An adapter for any upstream that speaks OpenAI Chat Completions over HTTP, on a shared undici pool. */
+export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions): ProviderAdapter {
+  const { name } = options;
+  const base = new URL(options.baseUrl);
+  const pathPrefix = base.pathname.replace(/\/+$/, "");
+  const lease = leasePool(base.origin);
+  const secrets = [options.apiKey];
+  const headers: Record<string, string> = {
+    "user-agent": "llm-gateway",
+    ...lowerCaseKeys(options.defaultHeaders ?? {}),
+    "content-type": "application/json",
+    authorization: `Bearer ${options.apiKey}`,
+  };
+
+  /** Any failure as the adapter's one error type; an abort rethrows the caller's own reason. */
+  function translate(error: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted) return signal.reason;
+    if (error instanceof ProviderError) return error;
+    return errorFromConnection(name, error, secrets);
+  }
+
+  /** Sends one request; answers other than 2xx become ProviderErrors with the upstream's detail. */
+  async function send(method: "GET" | "POST", path: string, body: string | undefined, accept: string, signal: AbortSignal) {
+    signal.throwIfAborted();
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await lease.pool.request({
+        path: `${pathPrefix}${path}${base.search}`,
+        method,
+        headers: { ...headers, accept },
+        body,
+        signal,
+      });
+    } catch (error) {
+      throw translate(error, signal);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    const text = await response.body.text().catch(() => "");
+    if (signal.aborted) throw signal.reason;
+    throw errorFromResponse({
+      provider: name,
+      status: response.statusCode,
+      header: headerLookup(response.headers),
+      detail: parseUpstreamErrorBody(text),
+      secrets,
+    });
+  }
+
+  /** Reads a whole JSON answer; an `error` field in a 2xx is still an error. */
+  async function readJson(response: Dispatcher.ResponseData, signal: AbortSignal): Promise<Record<string, unknown>> {
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw translate(error, signal);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw errorFromMalformedAnswer(name, "the body is not valid JSON");
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw errorFromMalformedAnswer(name, "the body is not a JSON object");
+    }
+    const record = value as Record<string, unknown>;
+    if (record.error != null) throw errorFromPayload(name, record, secrets);
+    return record;
+  }
+
+  async function createChatCompletion(request: ChatCompletionRequest, { signal }: ProviderCallOptions): Promise<ChatCompletion> {
+    // stream_options without stream is an error upstream; a JSON call sends neither.
+    const { stream: _stream, stream_options: _streamOptions, ...rest } = request;
+    const response = await send("POST", "/chat/completions", JSON.stringify(rest), "application/json", signal);
+    const body = await readJson(response, signal);
+    if (!Array.isArray(body.choices)) throw errorFromMalformedAnswer(name, "the answer has no choices");
+    return body as unknown as ChatCompletion;
+  }
+
+  async function* streamChatCompletion(
+    request: ChatCompletionRequest,
+    { signal }: ProviderCallOptions,
+  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const streamOptions = isRecord(request.stream_options) ? request.stream_options : {};
+    const body = { ...request, stream: true, stream_options: { ...streamOptions, include_usage: true } };
+    const response = await send("POST", "/chat/completions", JSON.stringify(body), "text/event-stream", signal);
+    const contentType = headerLookup(response.headers)("content-type") ?? "";
+    if (!contentType.includes("text/event-stream")) {
+      // Some upstreams answer a failed stream request with a JSON error and a 200.
+      await readJson(response, signal);
+      throw errorFromMalformedAnswer(name, `expected an event stream, got ${contentType || "no content type"}`);
+    }
+
+    let finished = false;
+    let drained = false;
+    try {
+      for await (const chunk of readSseJson<ChatCompletionChunk>(response.body, { provider: name, secrets })) {
+        if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
+        yield chunk;
+      }
+      drained = true;
+    } catch (error) {
+      throw translate(error, signal);
+    } finally {
+      if (drained) {
+        // The tail after [DONE] is a few bytes; reading it lets the socket serve the next call.
+        const drain = { limit: DRAIN_LIMIT_BYTES, signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) };
+        response.body.dump(drain).catch(() => undefined);
+      } else {
+        // Stopped early (caller broke off, abort, error): destroying the body closes the socket.
+        response.body.destroy();
+      }
+    }
+    if (signal.aborted) throw signal.reason;
+    if (!finished) throw errorFromMalformedAnswer(name, "the stream ended before a finish_reason");
+  }
+
+  async function listModels({ signal }: ProviderCallOptions): Promise<string[]> {
+    const response = await send("GET", "/models", undefined, "application/json", signal);
+    const body = await readJson(response, signal);
+    if (!Array.isArray(body.data)) throw errorFromMalformedAnswer(name, "the model list has no data");
+    return body.data.flatMap((model: unknown) => (isRecord(model) && typeof model.id === "string" ? [model.id] : []));
+  }
+
+  return {
+    name,
+    supportsStreaming: true,
+    createChatCompletion,
+    streamChatCompletion,
+    listModels,
+    close: () => lease.release(),
+  };
+}
+
+function headerLookup(headers: Record<string, string | string[] | undefined>): HeaderLookup {
+  return (key) => {
+    const value = headers[key];
+    return Array.isArray(value) ? value[0] : value;
+  };
+}
+
+function lowerCaseKeys(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.toLowerCase(), value]));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

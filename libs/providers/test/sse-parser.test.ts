@@ -1,0 +1,136 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ProviderError, readSseData, readSseJson } from "@llmgw/providers";
+
+const encoder = new TextEncoder();
+
+async function* bytesOf(parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield typeof part === "string" ? encoder.encode(part) : part;
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+/** Cuts a byte array at the given positions (any byte, so mid-UTF-8 sequences too). */
+function cutAt(bytes: Uint8Array, positions: number[]): Uint8Array[] {
+  const cuts = [...new Set(positions.map((p) => p % (bytes.length + 1)))].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    if (cut > start) parts.push(bytes.subarray(start, cut));
+    start = Math.max(start, cut);
+  }
+  return parts;
+}
+
+describe("readSseData", () => {
+  it("yields data payloads, skipping comments, blank lines and other fields, and stops at [DONE]", async () => {
+    const stream = bytesOf([
+      ": keep-alive\n\n\n",
+      "event: message\nid: 1\nretry: 10\ndata: {\"a\":1}\n\n",
+      ": keep-alive\n\n",
+      "data:no-space\n\n",
+      "data: [DONE]\n\n",
+      "data: after done\n\n",
+    ]);
+    expect(await collect(readSseData(stream))).toEqual(['{"a":1}', "no-space"]);
+  });
+
+  it("joins multi-line data with \\n and keeps a second leading space", async () => {
+    const stream = bytesOf(["data: line one\ndata:  line two\ndata\n\n"]);
+    expect(await collect(readSseData(stream))).toEqual(["line one\n line two\n"]);
+  });
+
+  it("reads CRLF and CR line ends, even a CRLF split between two chunks", async () => {
+    const stream = bytesOf(["data: a\r", "\ndata: b\r", "\n\r", "\ndata: c\r\rdata: d\r\n", "\r\n"]);
+    expect(await collect(readSseData(stream))).toEqual(["a\nb", "c", "d"]);
+  });
+
+  it("decodes UTF-8 sequences split across chunks", async () => {
+    const bytes = encoder.encode("data: 你好 🌍\n\n");
+    const parts = Array.from(bytes, (byte) => Uint8Array.of(byte));
+    expect(await collect(readSseData(bytesOf(parts)))).toEqual(["你好 🌍"]);
+  });
+
+  it("delivers a last event that lacks its closing blank line, and nothing for an empty stream", async () => {
+    expect(await collect(readSseData(bytesOf(["data: x\n\ndata: tail"])))).toEqual(["x", "tail"]);
+    expect(await collect(readSseData(bytesOf([])))).toEqual([]);
+  });
+
+  it("gives the same payloads however the byte stream is cut (property)", async () => {
+    const lineText = fc.string({ unit: "grapheme", maxLength: 12 }).map((text) => text.replace(/[\r\n]/g, " "));
+    const payload = fc
+      .array(lineText, { minLength: 1, maxLength: 3 })
+      .filter((lines) => lines.join("\n") !== "[DONE]");
+    const event = fc.record({
+      lines: payload,
+      comment: fc.option(lineText),
+      extraBlankLines: fc.integer({ min: 0, max: 2 }),
+      otherField: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(event, { maxLength: 8 }),
+        fc.constantFrom("\n", "\r\n", "\r"),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.boolean(),
+        async (events, eol, cuts, withDone) => {
+          let text = "";
+          for (const e of events) {
+            if (e.comment !== null) text += `:${e.comment}${eol}`;
+            if (e.otherField) text += `event: chunk${eol}`;
+            for (const line of e.lines) text += `data: ${line}${eol}`;
+            text += eol.repeat(1 + e.extraBlankLines);
+          }
+          if (withDone) text += `data: [DONE]${eol}${eol}data: ignored${eol}${eol}`;
+          const parts = cutAt(encoder.encode(text), cuts);
+          const payloads = await collect(readSseData(bytesOf(parts)));
+          expect(payloads).toEqual(events.map((e) => e.lines.join("\n")));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("readSseJson", () => {
+  it("parses each payload as JSON", async () => {
+    const stream = bytesOf(['data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\n']);
+    expect(await collect(readSseJson(stream, { provider: "p" }))).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it("turns an error payload in the middle of a stream into a retryable ProviderError", async () => {
+    const stream = bytesOf([
+      'data: {"n":1}\n\n',
+      'data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":"busy"}}\n\n',
+    ]);
+    const seen: unknown[] = [];
+    const failure = await (async () => {
+      for await (const value of readSseJson(stream, { provider: "p" })) seen.push(value);
+    })().catch((error: unknown) => error);
+    expect(seen).toEqual([{ n: 1 }]);
+    expect(failure).toBeInstanceOf(ProviderError);
+    expect(failure).toMatchObject({
+      provider: "p",
+      status: undefined,
+      retryable: true,
+      message: "p sent an error: overloaded",
+      detail: { message: "overloaded", type: "server_error", param: null, code: "busy" },
+    });
+  });
+
+  it("reads an HTTP-like status in an error payload's code, and masks secrets", async () => {
+    const stream = bytesOf(['data: {"error":{"message":"bad key sk-secret-1234","code":401}}\n\n']);
+    const failure = await collect(readSseJson(stream, { provider: "p", secrets: ["sk-secret-1234"] })).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ retryable: false, detail: { message: "bad key [REDACTED]", code: "401" } });
+  });
+
+  it("rejects a payload that is not JSON", async () => {
+    const failure = await collect(readSseJson(bytesOf(["data: {oops\n\n"]), { provider: "p" })).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ProviderError);
+    expect(failure).toMatchObject({ retryable: true, message: "p sent a malformed answer: an event is not valid JSON" });
+  });
+});

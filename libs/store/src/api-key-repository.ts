@@ -1,0 +1,152 @@
+import BetterSqlite3 from "better-sqlite3";
+import { GatewayError } from "@llmgw/errors";
+import { generateApiKey, randomBase62 } from "./api-key-secret.js";
+import { systemClock, type Clock } from "./clock.js";
+import { optionalExpiry, optionalLimit, optionalModels, requireText } from "./input-checks.js";
+import type { Database } from "./open-database.js";
+
+/** A key as the admin API lists it: never the key, never its hash. Times are unix seconds. */
+export interface ApiKeyRecord {
+  id: string;
+  user_id: string;
+  key_name: string;
+  /** The first characters of the key (`gw-` + 7), enough to recognise it, useless to use it. */
+  key_prefix: string;
+  /** null = the gateway's default (RATE_LIMIT_PER_MINUTE / RATE_LIMIT_PER_HOUR). */
+  rate_limit_per_minute: number | null;
+  rate_limit_per_hour: number | null;
+  /** Models the key may use; null = every model. */
+  models: string[] | null;
+  expires_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** The answer to a creation: the record plus the key itself, the only time it is ever shown. */
+export interface CreatedApiKey extends ApiKeyRecord {
+  api_key: string;
+}
+
+export interface NewApiKey {
+  user_id: string;
+  key_name: string;
+  rate_limit_per_minute?: number | null;
+  rate_limit_per_hour?: number | null;
+  /** Unix time in seconds; must be in the future. */
+  expires_at?: number | null;
+  models?: string[] | null;
+}
+
+/** What authentication needs of a usable key, hash included for the final constant-time check. */
+export interface ActiveApiKey {
+  id: string;
+  user_id: string;
+  key_name: string;
+  key_hash: string;
+  rate_limit_per_minute: number | null;
+  rate_limit_per_hour: number | null;
+  models: string[] | null;
+  expires_at: number | null;
+}
+
+export interface ApiKeyRepository {
+  /** Throws GatewayError `invalid_request` for bad fields or a `user_id` that does not exist. */
+  create(input: NewApiKey): CreatedApiKey;
+  /** The key with this hash if it is usable now: not revoked, not expired, its user active. */
+  findActiveByHash(hash: string): ActiveApiKey | null;
+  /** Keys oldest first; revoked ones only with `includeRevoked`. */
+  list(filter?: { userId?: string; includeRevoked?: boolean }): ApiKeyRecord[];
+  get(id: string): ApiKeyRecord | null;
+  /** Revokes a key; false when there is no such key or it was already revoked. */
+  revoke(id: string): boolean;
+  /** Stamps `last_used_at` with the current time. */
+  markUsed(id: string): void;
+}
+
+interface ApiKeyRow extends Omit<ApiKeyRecord, "models"> {
+  key_hash: string;
+  models: string | null;
+}
+
+// Listing columns name every field but key_hash, so a hash cannot leak through a list by accident.
+const publicColumns =
+  "id, user_id, key_name, key_prefix, rate_limit_per_minute, rate_limit_per_hour, models, expires_at, created_at, last_used_at, revoked_at";
+
+const parseModels = (models: string | null): string[] | null => (models === null ? null : (JSON.parse(models) as string[]));
+
+/** API keys, stored as SHA-256 hashes (see hashApiKey for why a fast hash). */
+export function createApiKeyRepository(db: Database, options: { now?: Clock } = {}): ApiKeyRepository {
+  const now = options.now ?? systemClock;
+  const insert = db.prepare<[ApiKeyRow]>(
+    `INSERT INTO api_keys (id, user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
+       models, expires_at, created_at, last_used_at, revoked_at)
+     VALUES (@id, @user_id, @key_name, @key_prefix, @key_hash, @rate_limit_per_minute, @rate_limit_per_hour,
+       @models, @expires_at, @created_at, @last_used_at, @revoked_at)`,
+  );
+  const selectActive = db.prepare<[string, number], Omit<ActiveApiKey, "models"> & { models: string | null }>(
+    `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at
+     FROM api_keys k JOIN users u ON u.id = k.user_id
+     WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.is_active = 1`,
+  );
+  type PublicRow = Omit<ApiKeyRow, "key_hash">;
+  const selectList = db.prepare<{ user_id: string | null; include_revoked: number }, PublicRow>(
+    `SELECT ${publicColumns} FROM api_keys
+     WHERE (@user_id IS NULL OR user_id = @user_id) AND (@include_revoked = 1 OR revoked_at IS NULL)
+     ORDER BY created_at, rowid`,
+  );
+  const selectOne = db.prepare<[string], PublicRow>(`SELECT ${publicColumns} FROM api_keys WHERE id = ?`);
+  const revokeOne = db.prepare<[number, string]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  const touch = db.prepare<[number, string]>("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
+
+  const toRecord = (row: PublicRow): ApiKeyRecord => ({ ...row, models: parseModels(row.models) });
+
+  return {
+    create(input) {
+      const createdAt = now();
+      const models = optionalModels(input.models, "models");
+      const secret = generateApiKey();
+      const row: ApiKeyRow = {
+        id: `key_${randomBase62(20)}`,
+        user_id: requireText(input.user_id, "user_id"),
+        key_name: requireText(input.key_name, "key_name"),
+        key_prefix: secret.prefix,
+        key_hash: secret.hash,
+        rate_limit_per_minute: optionalLimit(input.rate_limit_per_minute, "rate_limit_per_minute"),
+        rate_limit_per_hour: optionalLimit(input.rate_limit_per_hour, "rate_limit_per_hour"),
+        models: models === null ? null : JSON.stringify(models),
+        expires_at: optionalExpiry(input.expires_at, "expires_at", createdAt),
+        created_at: createdAt,
+        last_used_at: null,
+        revoked_at: null,
+      };
+      try {
+        insert.run(row);
+      } catch (error) {
+        if (error instanceof BetterSqlite3.SqliteError && error.code === "SQLITE_CONSTRAINT_FOREIGNKEY") {
+          throw new GatewayError("invalid_request", { message: `No user with id '${row.user_id}'.`, param: "user_id" });
+        }
+        throw error;
+      }
+      const { key_hash: _hash, ...record } = row;
+      return { ...record, models, api_key: secret.key };
+    },
+    findActiveByHash(hash) {
+      const row = selectActive.get(hash, now());
+      return row ? { ...row, models: parseModels(row.models) } : null;
+    },
+    list(filter = {}) {
+      return selectList
+        .all({ user_id: filter.userId ?? null, include_revoked: filter.includeRevoked ? 1 : 0 })
+        .map(toRecord);
+    },
+    get(id) {
+      const row = selectOne.get(id);
+      return row ? toRecord(row) : null;
+    },
+    revoke: (id) => revokeOne.run(now(), id).changes === 1,
+    markUsed(id) {
+      touch.run(now(), id);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { GatewayError } from "@llmgw/errors";
+
+/** Checks for admin input that reaches the store without a schema (CLI); each names the field as `param`. */
+const invalid = (param: string, message: string) => new GatewayError("invalid_request", { message, param });
+
+export function requireText(value: unknown, param: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw invalid(param, `'${param}' must be a non-empty string.`);
+  return value.trim();
+}
+
+/** A positive whole number or null (absent = null). */
+export function optionalLimit(value: unknown, param: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw invalid(param, `'${param}' must be a positive whole number.`);
+  return value as number;
+}
+
+/** A non-empty list of model names, deduplicated, or null for "every model". */
+export function optionalModels(value: unknown, param: string): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length === 0 || value.some((item) => typeof item !== "string" || item.trim() === "")) {
+    throw invalid(param, `'${param}' must be a non-empty list of model names (omit it to allow every model).`);
+  }
+  return [...new Set(value.map((item: string) => item.trim()))];
+}
+
+/** Unix seconds in the future, or null for "never". */
+export function optionalExpiry(value: unknown, param: string, now: number): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isSafeInteger(value)) throw invalid(param, `'${param}' must be a unix time in seconds.`);
+  // Milliseconds are the likely mistake; 1e11 seconds is the year 5138.
+  if ((value as number) >= 1e11) throw invalid(param, `'${param}' must be a unix time in seconds, not milliseconds.`);
+  if ((value as number) <= now) throw invalid(param, `'${param}' must be in the future.`);
+  return value as number;
+}

@@ -1,0 +1,74 @@
+import { GatewayError } from "@llmgw/errors";
+import { randomBase62 } from "./api-key-secret.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { Database } from "./open-database.js";
+import { requireText } from "./input-checks.js";
+import { isUniqueViolation } from "./sqlite-errors.js";
+
+/** A user as the admin API returns it; times are unix seconds. */
+export interface UserRecord {
+  id: string;
+  username: string;
+  email: string;
+  created_at: number;
+  is_active: boolean;
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+}
+
+export interface UserRepository {
+  /** Throws GatewayError `already_exists` (409) for a username that is taken, `invalid_request` for a blank field. */
+  create(input: NewUser): UserRecord;
+  /** Every user, oldest first. */
+  list(): UserRecord[];
+  get(id: string): UserRecord | null;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  email: string;
+  created_at: number;
+  is_active: number;
+}
+
+const toRecord = (row: UserRow): UserRecord => ({ ...row, is_active: row.is_active === 1 });
+
+/** Users of the gateway: the owners of API keys. */
+export function createUserRepository(db: Database, options: { now?: Clock } = {}): UserRepository {
+  const now = options.now ?? systemClock;
+  const insert = db.prepare<[UserRow]>(
+    "INSERT INTO users (id, username, email, created_at, is_active) VALUES (@id, @username, @email, @created_at, @is_active)",
+  );
+  const selectAll = db.prepare<[], UserRow>("SELECT * FROM users ORDER BY created_at, rowid");
+  const selectOne = db.prepare<[string], UserRow>("SELECT * FROM users WHERE id = ?");
+
+  return {
+    create({ username, email }) {
+      const row: UserRow = {
+        id: `user_${randomBase62(20)}`,
+        username: requireText(username, "username"),
+        email: requireText(email, "email"),
+        created_at: now(),
+        is_active: 1,
+      };
+      try {
+        insert.run(row);
+      } catch (error) {
+        if (isUniqueViolation(error, "users", "username")) {
+          throw new GatewayError("already_exists", { message: `Username '${row.username}' already exists.`, param: "username" });
+        }
+        throw error;
+      }
+      return toRecord(row);
+    },
+    list: () => selectAll.all().map(toRecord),
+    get(id) {
+      const row = selectOne.get(id);
+      return row ? toRecord(row) : null;
+    },
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * A mock OpenAI-compatible upstream on a real HTTP server: the upstream of tests, benchmarks
+ * and the no-key demo. Routes: `POST /v1/chat/completions` (JSON, or SSE with `stream: true`)
+ * and `GET /v1/models`. Every request needs `Authorization: Bearer <anything>` (else 401).
+ *
+ * Answers are derived from the request only: the text is `"Echo: " + last user message text`
+ * (directives included), `id`, `created` and the stream's boundaries come from a hash of the
+ * request without `stream`/`stream_options`, so a JSON call and the assembled stream of the
+ * same request are equal. Usage counts words.
+ *
+ * Behaviour is steered from the last user message, since tests reach the mock through
+ * gateway processes. Directives are `[[mock:key=value,flag,…]]`; several may appear:
+ *   status=N              answer HTTP N with an error body (always, or see `times`)
+ *   times=N               with status: fail only the first N calls carrying that same directive
+ *                         text (add e.g. `id=abc` to the directive to get a fresh counter)
+ *   retry_after=S         with status: `Retry-After: S` header (seconds)
+ *   retry_after_ms=MS     with status: `retry-after-ms: MS` header
+ *   retry_after_date=S    with status: `Retry-After` as an HTTP date S seconds ahead
+ *   error_body=SHAPE      with status: openai (default) | message (`{message}`) | string
+ *                         (`{error:"…"}`) | text (text/plain) | empty | echo_key (the OpenAI
+ *                         shape, message quoting the caller's bearer token)
+ *   delay=MS              wait before the response headers
+ *   hang                  never answer; the client closing counts as an abort
+ *   hang_after=N          stream N chunks, then hang (JSON: half the body, then hang)
+ *   drop_after=N          stream N chunks, then destroy the socket (JSON: half the body, then drop)
+ *   stream_error_after=N  stream N chunks, then a `data: {"error":…}` event and the end
+ *   chunk_delay=MS        pause between streamed chunks
+ *   words=N               answer N lorem-style words instead of the echo
+ *   tool                  with `tools` in the request: call the first tool with {"city":"Paris"}
+ *   reasoning             add DeepSeek-reasoner style `reasoning_content`
+ * Model `mock-error-400` answers 400 with an `invalid_request_error` naming `messages`.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildAnswer, lastUserText, type MockRequest } from "./mock-answers.js";
+import { parseDirectives, type MockDirectives } from "./mock-directives.js";
+import { writeSseStream } from "./mock-sse-writer.js";
+
+export interface MockCall {
+  method: string;
+  path: string;
+  /** Parsed JSON body, the raw text when it is not JSON, undefined when empty. */
+  body: unknown;
+  /** As received, authorization included, so tests can check what was sent. */
+  headers: IncomingHttpHeaders;
+  startedAt: number;
+}
+
+export interface MockUpstreamOptions {
+  port?: number;
+  host?: string;
+  /** Added before every answer's headers, to stand in for a real upstream's latency. */
+  latencyMs?: number;
+  /** Keep each call in `calls` (default true); a long benchmark turns it off. */
+  recordCalls?: boolean;
+}
+
+export interface MockUpstream {
+  /** Base URL ending in /v1, e.g. http://127.0.0.1:PORT/v1. */
+  url: string;
+  port: number;
+  calls: MockCall[];
+  /** Requests whose client closed the socket before the answer ended. */
+  readonly aborts: number;
+  waitForAbort(count?: number, timeoutMs?: number): Promise<void>;
+  waitForCalls(count: number, timeoutMs?: number): Promise<void>;
+  /** Forgets calls, aborts and `times` counters. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const MOCK_MODELS = ["mock-model", "deepseek-chat", "deepseek-reasoner", "gpt-4o-mini"];
+const MOCK_BAD_REQUEST = {
+  error: { message: "mock bad request", type: "invalid_request_error", param: "messages", code: "mock_bad_request" },
+};
+
+/** Starts the mock upstream on loopback (a free port unless `port` is given). */
+export async function startMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
+  const host = options.host ?? "127.0.0.1";
+  const recordCalls = options.recordCalls ?? true;
+  const calls: MockCall[] = [];
+  const failures = new Map<string, number>();
+  const waiters = new Set<() => void>();
+  let callCount = 0;
+  let aborts = 0;
+  let closing = false;
+  const notify = () => waiters.forEach((check) => check());
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    let dropped = false;
+    let onClose: (() => void) | undefined;
+    const gone = new Promise<void>((resolve) => (onClose = resolve));
+    res.on("close", () => {
+      if (!res.writableEnded && !dropped && !closing) {
+        aborts++;
+        notify();
+      }
+      onClose?.();
+    });
+    const closed = () => res.destroyed || res.writableEnded;
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        void gone.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    const drop = () => {
+      dropped = true;
+      // After what was written has left (a bare destroy would discard it), then no more.
+      const socket = res.socket;
+      socket?.end(() => socket.destroy());
+    };
+
+    const raw = await readBody(req);
+    const path = (req.url ?? "/").split("?")[0];
+    const body = parseJson(raw);
+    callCount++;
+    if (recordCalls) calls.push({ method: req.method ?? "GET", path, body: body.ok ? body.value : raw || undefined, headers: req.headers, startedAt: Date.now() });
+    notify();
+
+    const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "")?.[1];
+    if (!token) return sendJson(res, 401, errorBody("mock: missing bearer token", "invalid_request_error", "invalid_api_key"));
+    if (req.method === "GET" && path === "/v1/models") {
+      const data = MOCK_MODELS.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "mock" }));
+      return sendJson(res, 200, { object: "list", data });
+    }
+    if (req.method !== "POST" || path !== "/v1/chat/completions") {
+      return sendJson(res, 404, errorBody(`mock: no route ${req.method} ${path}`, "invalid_request_error", "not_found"));
+    }
+    if (!body.ok) return sendJson(res, 400, errorBody("mock: the body is not valid JSON", "invalid_request_error", null));
+    const request = body.value as MockRequest;
+    if (typeof request?.model !== "string" || !Array.isArray(request.messages)) {
+      return sendJson(res, 400, errorBody("mock: model and messages are required", "invalid_request_error", null));
+    }
+    if (request.model === "mock-error-400") return sendJson(res, 400, MOCK_BAD_REQUEST);
+
+    const directives = parseDirectives(lastUserText(request.messages));
+    const wait = (options.latencyMs ?? 0) + (directives.delay ?? 0);
+    if (wait > 0) await sleep(wait);
+    if (closed()) return;
+    if (directives.hang) return gone;
+    if (directives.status !== undefined && shouldFail(directives)) return sendStatusError(res, directives, token);
+
+    const stream = request.stream === true;
+    const includeUsage = stream && (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const answer = buildAnswer(request, directives, includeUsage);
+    if (!stream) {
+      const text = JSON.stringify(answer.completion);
+      const stopAfterHalf = directives.hangAfter !== undefined || directives.dropAfter !== undefined;
+      if (!stopAfterHalf) return sendJson(res, 200, answer.completion);
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      res.write(text.slice(0, Math.floor(text.length / 2)));
+      if (directives.hangAfter !== undefined) return gone;
+      return drop();
+    }
+    const events = answer.chunks.map((chunk) => JSON.stringify(chunk));
+    if (includeUsage) events.push(JSON.stringify(answer.usageChunk));
+    await writeSseStream(
+      res,
+      {
+        events,
+        seed: answer.seed,
+        chunkDelayMs: directives.chunkDelay ?? 0,
+        hangAfter: directives.hangAfter,
+        dropAfter: directives.dropAfter,
+        errorAfter: directives.streamErrorAfter,
+        errorEvent: JSON.stringify(errorBody("mock stream error", "server_error", "mock_stream_error")),
+      },
+      { closed, sleep, hang: () => gone, drop },
+    );
+  }
+
+  /** Counts calls per status directive text; true while this one should still fail. */
+  function shouldFail(directives: MockDirectives): boolean {
+    if (directives.times === undefined) return true;
+    const key = directives.statusKey ?? "";
+    const failed = failures.get(key) ?? 0;
+    if (failed >= directives.times) return false;
+    failures.set(key, failed + 1);
+    return true;
+  }
+
+  const server = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, errorBody("mock: internal error", "server_error", null));
+      else res.destroy();
+    });
+  });
+  // Longer than any client's idle keep-alive, so the client always closes first.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  function waitFor(done: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`mock upstream: timed out after ${timeoutMs} ms waiting for ${what()}`));
+      }, timeoutMs);
+      waiters.add(check);
+    });
+  }
+
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
+    port,
+    calls,
+    get aborts() {
+      return aborts;
+    },
+    waitForAbort: (count = 1, timeoutMs = 5_000) =>
+      waitFor(() => aborts >= count, timeoutMs, () => `${count} aborts (saw ${aborts})`),
+    waitForCalls: (count, timeoutMs = 5_000) =>
+      waitFor(() => callCount >= count, timeoutMs, () => `${count} calls (saw ${callCount})`),
+    reset() {
+      calls.length = 0;
+      callCount = 0;
+      aborts = 0;
+      failures.clear();
+    },
+    async close() {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function sendStatusError(res: ServerResponse, directives: MockDirectives, token: string) {
+  const status = directives.status ?? 500;
+  const headers: Record<string, string> = {};
+  if (directives.retryAfter !== undefined) headers["retry-after"] = directives.retryAfter;
+  if (directives.retryAfterMs !== undefined) headers["retry-after-ms"] = directives.retryAfterMs;
+  if (directives.retryAfterDate !== undefined) {
+    headers["retry-after"] = new Date(Date.now() + directives.retryAfterDate * 1000).toUTCString();
+  }
+  const message = `mock status ${status}`;
+  switch (directives.errorBody ?? "openai") {
+    case "message":
+      return sendJson(res, status, { message }, headers);
+    case "string":
+      return sendJson(res, status, { error: message }, headers);
+    case "text":
+      return send(res, status, message, { ...headers, "content-type": "text/plain; charset=utf-8" });
+    case "empty":
+      return send(res, status, "", headers);
+    case "echo_key":
+      return sendJson(res, status, errorBody(`Incorrect API key provided: ${token}`, "invalid_request_error", "invalid_api_key"), headers);
+    default:
+      return sendJson(res, status, errorBody(message, errorType(status), `mock_status_${status}`), headers);
+  }
+}
+
+function errorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  return status >= 500 ? "server_error" : "invalid_request_error";
+}
+
+function errorBody(message: string, type: string, code: string | null) {
+  return { error: { message, type, param: null, code } };
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
+  send(res, status, JSON.stringify(value), { ...headers, "content-type": "application/json" });
+}
+
+function send(res: ServerResponse, status: number, text: string, headers: Record<string, string>) {
+  if (res.destroyed) return;
+  res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on("data", (part: Buffer) => parts.push(part));
+    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.on("error", reject);
+    // A client gone before the body ended: nothing to answer (its close counts as an abort).
+    req.on("close", () => reject(new Error("the client closed the request")));
+  });
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}

@@ -1,0 +1,119 @@
+// Shared by `npm start` and `npm run demo`: build, find or start Redis, run the API and workers.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+
+export function say(line) {
+  process.stderr.write(`[llm-gateway] ${line}\n`);
+}
+
+/** Compiles the TypeScript (incremental: quick when nothing changed). */
+export function build() {
+  const result = spawnSync(join(root, "node_modules/.bin/tsc"), ["-b"], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) {
+    say("build failed (see above); run `npm install` first if dependencies are missing");
+    process.exit(1);
+  }
+}
+
+/** Does something answer PING like Redis at this URL? */
+export function redisAnswers(url, timeoutMs = 1000) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname || "127.0.0.1", port: Number(port || 6379) });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
+  });
+}
+
+function onPath(command) {
+  return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
+}
+
+/**
+ * Uses the Redis at `url` when one answers; otherwise starts a private redis-server on that
+ * port when one is installed (loopback URLs only); otherwise says how to get Redis and exits.
+ */
+export async function ensureRedis(url) {
+  if (await redisAnswers(url)) return null;
+  const { hostname, port } = new URL(url);
+  const local = ["127.0.0.1", "localhost", "::1", "[::1]"].includes(hostname);
+  if (!local || !onPath("redis-server")) {
+    say(`no Redis answers at ${url}: start one with \`docker compose up -d redis\` (or install redis-server) and try again`);
+    process.exit(1);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "llmgw-redis-"));
+  const args = ["--port", port || "6379", "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
+  const child = spawn("redis-server", [...args, "--maxmemory-policy", "noeviction"], { stdio: "ignore" });
+  for (let i = 0; i < 50 && !(await redisAnswers(url, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!(await redisAnswers(url))) {
+    say(`could not start a private redis-server on port ${port || 6379}`);
+    child.kill();
+    process.exit(1);
+  }
+  say(`no Redis answered at ${url}: started a private redis-server (pid ${child.pid}, data in ${dir}, nothing persisted); it stops with this process`);
+  return child;
+}
+
+/**
+ * Runs one API and `workers` worker processes with `env`, restarting a worker that dies,
+ * and stops everything (and the private Redis) on SIGINT/SIGTERM or when the API exits.
+ */
+export function runProcesses({ env, workers, redisChild }) {
+  const children = new Set();
+  let stopping = false;
+
+  function launch(name, script, onExit) {
+    const child = spawn(process.execPath, [join(root, script)], { env, stdio: "inherit" });
+    children.add(child);
+    child.on("exit", (code, signal) => {
+      children.delete(child);
+      if (!stopping) onExit(code, signal);
+    });
+    return child;
+  }
+
+  function startWorker(index) {
+    launch(`worker ${index}`, "apps/worker/dist/main.js", (code, signal) => {
+      say(`worker ${index} exited (${signal ?? code}); starting it again in 1 s`);
+      setTimeout(() => !stopping && startWorker(index), 1000);
+    });
+  }
+
+  async function stopAll(exitCode) {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) child.kill("SIGTERM");
+    await Promise.all([...children].map((child) => new Promise((resolve) => child.once("exit", resolve))));
+    redisChild?.kill("SIGTERM");
+    process.exit(exitCode);
+  }
+
+  launch("api", "apps/api/dist/main.js", (code) => {
+    say(`the API exited (${code}); stopping`);
+    void stopAll(code || 1);
+  });
+  for (let i = 1; i <= workers; i++) startWorker(i);
+  process.on("SIGINT", () => void stopAll(0));
+  process.on("SIGTERM", () => void stopAll(0));
+  return { stop: stopAll };
+}
+
+/** The process environment with `.env` applied under it (variables already set win). */
+export function environment() {
+  const file = join(root, ".env");
+  if (existsSync(file)) process.loadEnvFile(file);
+  return { ...process.env };
+}
+
+export { root };

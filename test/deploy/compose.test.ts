@@ -1,0 +1,55 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+// No Docker engine runs here: the files are checked by reading them.
+const compose = parse(readFileSync("docker-compose.yml", "utf8"));
+const dockerfile = readFileSync("Dockerfile", "utf8");
+const command = (service: string) => (compose.services[service].command as string[]).join(" ");
+
+describe("docker-compose.yml", () => {
+  it("runs redis, a cache redis, the api and a scalable worker", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(["api", "cache-redis", "redis", "worker"]);
+  });
+
+  it("keeps the queue redis persistent (AOF) and never evicting, with a healthcheck", () => {
+    expect(command("redis")).toContain("--appendonly yes");
+    expect(command("redis")).toContain("--maxmemory-policy noeviction");
+    expect(compose.services.redis.healthcheck.test).toEqual(["CMD", "redis-cli", "ping"]);
+    expect(compose.services.redis.volumes).toContain("redis-data:/data");
+  });
+
+  it("bounds the cache redis with LRU eviction", () => {
+    expect(command("cache-redis")).toContain("--maxmemory-policy allkeys-lru");
+    expect(command("cache-redis")).toMatch(/--maxmemory \d+mb/);
+  });
+
+  it("points the api at both redises, keeps its SQLite file on a volume and checks /readyz", () => {
+    const api = compose.services.api;
+    expect(api.environment).toMatchObject({
+      REDIS_URL: "redis://redis:6379",
+      CACHE_REDIS_URL: "redis://cache-redis:6379",
+      DATABASE_PATH: "/data/api_keys.db",
+    });
+    expect(api.volumes).toContain("api-data:/data");
+    expect(api.healthcheck.test.join(" ")).toContain("/readyz");
+    expect(api.depends_on.redis.condition).toBe("service_healthy");
+  });
+
+  it("lets the worker scale: no container name, no host port", () => {
+    const worker = compose.services.worker;
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports).toBeUndefined();
+    expect(command("worker")).toBe("node apps/worker/dist/main.js");
+    expect(worker.environment.REDIS_URL).toBe("redis://redis:6379");
+  });
+});
+
+describe("Dockerfile", () => {
+  it("builds in stages on Node 22 slim and runs as a non-root user with production dependencies", () => {
+    expect(dockerfile.match(/^FROM node:22[\w.-]*slim/gm)?.length).toBe(2);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "apps\/api\/dist\/main.js"\]$/m);
+  });
+});
