@@ -28,8 +28,9 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
       "request",
     );
   });
-  await app.register(errorHandlerPlugin);
-  await app.register(openApiPlugin);
+  // Called, not registered: both must apply to the whole app, outside any encapsulated scope.
+  await errorHandlerPlugin(app);
+  await openApiPlugin(app);
   decorateClientAuth(app);
 
   await app.register(healthRoutes, context);

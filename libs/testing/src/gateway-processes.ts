@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./redis-server.js";
 
@@ -91,7 +94,15 @@ export interface GatewayStack {
 /** Starts one API and `workers` worker processes, and waits until all say they are ready. */
 export async function startGateway(options: { env: Record<string, string>; workers?: number }): Promise<GatewayStack> {
   const port = await freePort();
-  const env = { HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", WORKER_METRICS_PORT: "0", ...options.env };
+  const env = {
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    LOG_LEVEL: "info",
+    WORKER_METRICS_PORT: "0",
+    // A stack never writes into the working tree: its SQLite file lives in a temp folder.
+    DATABASE_PATH: join(mkdtempSync(join(tmpdir(), "llmgw-db-")), "gateway.db"),
+    ...options.env,
+  };
   const api = spawnApp("api", env);
   const workers: GatewayProcess[] = [];
   const addWorker = async () => {
