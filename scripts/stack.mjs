@@ -13,7 +13,7 @@ export function say(line) {
 
 /** Compiles the TypeScript (incremental: quick when nothing changed). */
 export function build() {
-  const result = spawnSync(join(root, "node_modules/.bin/tsc"), ["-b"], { cwd: root, stdio: "inherit" });
+  const result = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
     say("build failed (see above); run `npm install` first if dependencies are missing");
     process.exit(1);

@@ -84,13 +84,14 @@ describe("mock upstream", () => {
 
   it("derives the answer from the request alone", async () => {
     const request = { model: "m", messages: [{ role: "user", content: "[[mock:words=5]] ignored" }] };
-    const first = await (await post(request)).json();
-    const second = await (await post({ ...request, stream: false })).json();
+    type Completion = { id: string; choices: { message: { content: string } }[]; usage: unknown };
+    const first = (await (await post(request)).json()) as Completion;
+    const second = (await (await post({ ...request, stream: false })).json()) as Completion;
     expect(second).toEqual(first);
     expect(first.choices[0].message.content).toBe(loremWords(5));
     expect(loremWords(5)).toBe("lorem ipsum dolor sit amet");
     expect(first.usage).toEqual({ prompt_tokens: 2, completion_tokens: 5, total_tokens: 7 });
-    const other = await (await post({ ...request, temperature: 1 })).json();
+    const other = (await (await post({ ...request, temperature: 1 })).json()) as Completion;
     expect(other.id).not.toBe(first.id);
   });
 
