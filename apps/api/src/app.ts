@@ -2,10 +2,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ApiContext } from "./context.js";
 import { clientAuthHook, decorateClientAuth } from "./plugins/client-auth.js";
 import { errorHandlerPlugin } from "./plugins/error-handler.js";
+import { jsonBodyParser } from "./plugins/json-body.js";
+import { observeRequests } from "./plugins/metrics.js";
+import { queueDashboard } from "./plugins/queue-dashboard.js";
 import { openApiPlugin } from "./plugins/openapi.js";
 import { requestIdFor } from "./plugins/request-id.js";
+import { adminRoutes } from "./routes/admin/index.js";
 import { chatCompletionRoutes } from "./routes/chat-completions/index.js";
 import { healthRoutes } from "./routes/health/index.js";
+import { metricsRoutes } from "./routes/metrics/index.js";
 import { modelRoutes } from "./routes/models/index.js";
 
 /** The Fastify app: plugins, then routes, in one visible order. Tests drive it with `inject`. */
@@ -31,10 +36,15 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
   });
   // Called, not registered: both must apply to the whole app, outside any encapsulated scope.
   await errorHandlerPlugin(app);
+  jsonBodyParser(app);
   await openApiPlugin(app);
   decorateClientAuth(app);
+  observeRequests(app, context.metrics);
 
   await app.register(healthRoutes, context);
+  await app.register(metricsRoutes, context.metrics);
+  await app.register(queueDashboard, { queues: [context.queue], adminToken: context.config.adminToken });
+  await app.register(adminRoutes, context);
 
   // Client routes exist under /v1 (OpenAI SDK convention) and /api/v1 (the original service's paths).
   for (const prefix of ["/v1", "/api/v1"]) {

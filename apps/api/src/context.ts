@@ -12,6 +12,7 @@ import { createDatabaseAuthenticator } from "./services/database-authenticator.j
 import { createKeyRevocation } from "./services/key-revocation.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
 import { startUsageDrain } from "./services/usage-drain.js";
+import { createApiMetrics, QUEUE_STATES } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
 
 /** Everything the API's routes use, built once per process from the configuration. */
@@ -53,11 +54,13 @@ export async function createApiContext(config: Config, logger: Logger) {
       })
     : null;
   const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts });
+  const metrics = createApiMetrics({ readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES) });
   const usageDrain = startUsageDrain({
     redis: createRedisConnection(config.redisUrl, "subscriber", "api-usage"),
     keys: store.keys,
     usage,
     logger,
+    onRecorded: (entry) => metrics.countUsage(entry),
   });
 
   return {
@@ -77,12 +80,14 @@ export async function createApiContext(config: Config, logger: Logger) {
     keyRevocation,
     completions,
     completionCache: createCompletionCache(responseCache),
+    /** Prometheus metrics of this process; the WebSocket hub counts connections in `metrics.websocketConnections`. */
+    metrics,
     /** Route-level hook: consumes one request of the caller's limits (empty when limits are off). */
     rateLimit: config.rateLimitEnabled ? [rateLimitHook(limiter)] : [],
     /** Usage the API sees itself (cache hits); job usage arrives from workers through the usage drain. */
     recordUsage(entry: UsageEntry) {
       try {
-        usage.record(entry);
+        if (usage.record(entry)) metrics.countUsage(entry);
       } catch (error) {
         logger.error({ err: { message: (error as Error).message } }, "could not record usage");
       }

@@ -8,6 +8,8 @@ export interface CompletionWorkerOptions {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** Lock duration; a job whose worker stops renewing it is taken over after about this long. */
+  lockMs: number;
 }
 
 /**
@@ -23,6 +25,8 @@ export function createCompletionWorker(deps: ProcessDeps, options: CompletionWor
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency,
+      lockDuration: options.lockMs,
+      stalledInterval: options.lockMs,
       maxStalledCount: 2,
       settings: { backoffStrategy: (attemptsMade, _type, error) => backoffDelay(attemptsMade, error) },
     },

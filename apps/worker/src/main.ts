@@ -6,6 +6,8 @@ import { createProviderRegistry, type ChatCompletion } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
 import { subscribeToCancels } from "./cancel-subscriber.js";
+import { createWorkerMetrics } from "./metrics.js";
+import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 
 /** Worker process: take completion jobs, call providers, write events and results; stop cleanly on SIGTERM. */
 async function main() {
@@ -41,9 +43,11 @@ async function main() {
       createdAt: Date.now(),
     });
 
+  const metrics = createWorkerMetrics();
   const worker = createCompletionWorker(
     {
       store,
+      metrics,
       resolveProvider: (name) => registry.get(name),
       logger,
       maxAttempts: config.jobAttempts,
@@ -55,7 +59,7 @@ async function main() {
       },
       onFailed: (data, status, latencyMs) => usage(data, status, null, latencyMs),
     },
-    { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency },
+    { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs },
   );
   await subscribeToCancels(subscriber, store.keys, worker);
   await worker.waitUntilReady();
@@ -63,7 +67,14 @@ async function main() {
   if (policy && policy !== "noeviction") {
     logger.warn(`Redis maxmemory-policy is "${policy}": queued jobs can be evicted and lost; set it to noeviction`);
   }
-  logger.info({ concurrency: config.workerConcurrency, pid: process.pid }, "worker ready");
+  // A taken port costs this worker its /metrics, not its jobs.
+  const metricsServer: MetricsServer | null = await startMetricsServer(metrics, { host: config.host, port: config.workerMetricsPort }).catch(
+    (error: Error) => {
+      logger.error(`worker metrics: cannot listen on ${config.host}:${config.workerMetricsPort} (${error.message}); set WORKER_METRICS_PORT (0 = any free port). This worker runs without /metrics.`);
+      return null;
+    },
+  );
+  logger.info({ concurrency: config.workerConcurrency, pid: process.pid, metricsPort: metricsServer?.port ?? null }, "worker ready");
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -72,6 +83,7 @@ async function main() {
     logger.info({ signal }, "worker stopping: no new jobs, finishing the ones in flight");
     // worker.close() waits for in-flight jobs; BullMQ hands unfinished ones to others if we are killed.
     await worker.close();
+    await metricsServer?.close();
     await registry.close();
     subscriber.disconnect();
     cacheRedis?.disconnect();

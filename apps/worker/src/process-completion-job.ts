@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@llmgw/logger";
 import type { CompletionJobData, JobStore } from "@llmgw/jobs";
 import { assembleChatCompletion, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
+import type { JobMetrics } from "./metrics.js";
 import { failureOf, shouldRetry } from "./retry-policy.js";
 import { startTryDeadlines } from "./try-deadlines.js";
 
@@ -14,6 +15,8 @@ export interface ProcessDeps {
   /** After the job's one completed event was written: cache, usage. Failures here never fail the job. */
   onSucceeded(data: CompletionJobData, result: ChatCompletion, latencyMs: number): Promise<void>;
   onFailed(data: CompletionJobData, status: number, latencyMs: number): Promise<void>;
+  /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
+  metrics?: JobMetrics;
 }
 
 /** Thrown inside a try when the job's log refuses our writes: it was cancelled or taken over. */
@@ -39,6 +42,7 @@ export async function processCompletionJob(
   signal?.addEventListener("abort", onCancel, { once: true });
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
+  const metrics = deps.metrics?.startTry(data);
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
@@ -47,6 +51,7 @@ export async function processCompletionJob(
       const chunks: ChatCompletionChunk[] = [];
       for await (const chunk of provider.streamChatCompletion(data.request, { signal: controller.signal })) {
         deadlines.progress();
+        metrics?.firstChunk();
         chunks.push(chunk);
         if (!(await deps.store.appendChunk(data.jobId, attempt, chunk))) throw new JobLost();
         chunksSent++;
@@ -57,15 +62,19 @@ export async function processCompletionJob(
     }
     deadlines.clear();
     if (!(await deps.store.complete(data.jobId, attempt, result))) throw new JobLost();
+    metrics?.succeeded(result, Date.now() - job.timestamp);
     await deps.onSucceeded(data, result, Date.now() - job.timestamp).catch((error) => log.warn({ err: error }, "after-success hook failed"));
   } catch (caught) {
     controller.abort();
     if (caught instanceof JobLost || signal?.aborted) {
       log.info("job was cancelled or taken over; this try stops");
+      metrics?.cancelled(Date.now() - job.timestamp);
       return;
     }
     const error = caught;
-    if (shouldRetry(error, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode })) {
+    const retry = shouldRetry(error, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode });
+    metrics?.failed(error, !retry, Date.now() - job.timestamp);
+    if (retry) {
       log.warn({ err: describe(error) }, "try failed; retrying");
       throw error;
     }
@@ -78,6 +87,7 @@ export async function processCompletionJob(
   } finally {
     deadlines.clear();
     signal?.removeEventListener("abort", onCancel);
+    metrics?.done();
   }
 }
 

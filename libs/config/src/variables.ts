@@ -164,6 +164,12 @@ export const variables = {
     parse: parseInteger(1, 86_400_000),
     description: "time limit per try between two streamed chunks (keep-alive comments do not count)",
   }),
+  workerLockMs: variable({
+    name: "WORKER_LOCK_MS",
+    default: "30000",
+    parse: parseInteger(1000, 600_000),
+    description: "a worker's lock on a running job; a killed worker's jobs go to another worker after about this long",
+  }),
   jobRetentionSeconds: variable({
     name: "JOB_RETENTION_SECONDS",
     default: "86400",

@@ -8,6 +8,9 @@
 
 export const COMPLETIONS_QUEUE = "completions";
 
+/** BullMQ queue of webhook deliveries: one job per finished job that asked for a webhook. */
+export const WEBHOOKS_QUEUE = "webhooks";
+
 export const jobEventTypes = [
   "job.queued",
   "job.started",

@@ -5,6 +5,17 @@ import type { JobEvent } from "./types.js";
 
 export type JobEventListener = (event: JobEvent) => void;
 
+/** A watch that cannot subscribe within this answers as a Redis outage instead of hanging. */
+const SUBSCRIBE_TIMEOUT_MS = 1500;
+
+function withinTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Command timed out: Redis subscribe")), SUBSCRIBE_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface WatchOptions {
   /** Deliver only events after this id (Last-Event-ID); all of them without it. */
   after?: string;
@@ -78,6 +89,8 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
   return {
     /** Starts delivering the job's events to `listener`; resolves to a function that stops it. */
     async watch(jobId: string, listener: JobEventListener, options: WatchOptions = {}): Promise<() => void> {
+      // The subscriber queues commands while disconnected (to resubscribe); a new watch must not wait on that.
+      if (subscriber.status !== "ready") throw new Error("Redis not ready: the event subscriber is reconnecting");
       const watcher: Watcher = { jobId, listener, lastId: options.after, pending: null, closed: false };
       let set = watchers.get(jobId);
       if (!set) {
@@ -98,7 +111,7 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
       };
       try {
         if (!options.fresh) watcher.pending = [];
-        await subscribed;
+        await withinTimeout(subscribed!);
         if (!options.fresh) await catchUp(watcher);
       } catch (error) {
         stop();

@@ -10,12 +10,14 @@ const scripts = {
   llmgwAppendJobEvent: { numberOfKeys: 2, lua: readLua("append-job-event") },
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
+  llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
 };
 
 export interface JobScripts {
   llmgwAppendJobEvent(...args: (string | number)[]): Promise<string | null>;
   llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
   llmgwCountJobWaiters(recordKey: string, delta: number): Promise<number | null>;
+  llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;
 }
 
 /** Registers the job scripts on a connection once (ioredis then calls them by SHA). */

@@ -24,6 +24,13 @@ export interface CompletionJobData {
   requestId: string;
   /** Where to store a successful result in the response cache, if anywhere. */
   cacheKey?: string;
+  /** The URL told when the job ends (also on the record); its presence is what the worker checks. */
+  webhook?: string;
+}
+
+/** The BullMQ payload of a webhook delivery: the job is read when the delivery runs. */
+export interface WebhookJobData {
+  jobId: string;
 }
 
 /** A stored failure: the HTTP status the caller gets plus the OpenAI error object. */
@@ -39,6 +46,8 @@ export interface JobRecord {
   provider: string;
   owner: JobOwner;
   mode: JobMode;
+  /** The x-request-id of the request that created the job (null for records written before it existed). */
+  requestId: string | null;
   createdAt: number;
   startedAt: number | null;
   completedAt: number | null;

@@ -238,6 +238,47 @@ describe.each(adapters)("%s adapter against the mock upstream", (_label, create)
   });
 });
 
+describe("connection pool", () => {
+  // undici hands a just-freed connection back a microtask late, so sequential calls may use two sockets; never more.
+  const ports = () => new Set(mock.calls.map((call) => call.remotePort)).size;
+
+  it("keeps connections alive across streams and JSON calls", async () => {
+    const adapter = createOpenAICompatibleAdapter({ name: "pooled", baseUrl: mock.url, apiKey: KEY });
+    for (let i = 0; i < 4; i++) {
+      await collect(adapter, ask(`[[mock:words=40]] ${i}`));
+      await adapter.createChatCompletion(ask(`json ${i}`), { signal: new AbortController().signal });
+    }
+    expect(mock.calls).toHaveLength(8);
+    expect(ports()).toBeLessThanOrEqual(2);
+    expect(mock.aborts).toBe(0);
+    await adapter.close?.();
+  });
+
+  it("is shared by adapters of one origin and closed by the last one out", async () => {
+    const first = createOpenAICompatibleAdapter({ name: "one", baseUrl: mock.url, apiKey: KEY });
+    const second = createOpenAICompatibleAdapter({ name: "two", baseUrl: mock.url.replace(/\/v1$/, "/v1/"), apiKey: "sk-other-key" });
+    for (let i = 0; i < 4; i++) {
+      await first.createChatCompletion(ask(`a${i}`), { signal: new AbortController().signal });
+      await second.createChatCompletion(ask(`b${i}`), { signal: new AbortController().signal });
+    }
+    const portsOf = (key: string) => new Set(mock.calls.filter((call) => call.headers.authorization === `Bearer ${key}`).map((call) => call.remotePort));
+    // One pool: the second adapter's calls ride the first one's sockets.
+    expect([...portsOf(KEY)].some((port) => portsOf("sk-other-key").has(port))).toBe(true);
+    expect(ports()).toBeLessThanOrEqual(2);
+    expect(mock.calls[1].headers.authorization).toBe("Bearer sk-other-key");
+    expect(mock.calls[1].path).toBe("/v1/chat/completions");
+    await first.close?.();
+    await first.close?.();
+    const after = await second.createChatCompletion(ask("still open"), { signal: new AbortController().signal });
+    expect(after.choices[0].message.content).toBe("Echo: still open");
+    await second.close?.();
+    const fresh = createOpenAICompatibleAdapter({ name: "three", baseUrl: mock.url, apiKey: KEY });
+    const answer = await fresh.createChatCompletion(ask("new pool"), { signal: new AbortController().signal });
+    expect(answer.choices[0].message.content).toBe("Echo: new pool");
+    await fresh.close?.();
+  });
+});
+
 describe("connection failures", () => {
   it.each([
     ["openai-compatible", (baseUrl: string) => createOpenAICompatibleAdapter({ name: "down", baseUrl, apiKey: KEY })],

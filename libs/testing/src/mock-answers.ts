@@ -13,13 +13,14 @@ export interface MockRequest {
 
 type Json = Record<string, unknown>;
 
-/** One request's deterministic answer, as a JSON completion and as the stream's chunks. */
+/** One request's deterministic answer, as a JSON completion and as the stream's events. */
 export interface MockAnswer {
   completion: Json;
-  /** Every chunk up to and including the one with the finish_reason. */
-  chunks: Json[];
-  /** The `choices: []` chunk sent when `stream_options.include_usage` is true. */
-  usageChunk: Json;
+  /**
+   * The JSON text of each stream chunk, up to the one with the finish_reason, then the
+   * `choices: []` usage chunk when `includeUsage` (other chunks then carry `usage: null`, as OpenAI's do).
+   */
+  streamEvents(includeUsage: boolean): string[];
   /** Seed for the stream's odd write boundaries. */
   seed: number;
 }
@@ -52,58 +53,62 @@ export function answerText(request: MockRequest, directives: MockDirectives): st
  * Builds the answer from the request alone (stream flags aside), so a JSON call and a
  * streaming call of the same request carry the same id, created, text and usage.
  */
-export function buildAnswer(request: MockRequest, directives: MockDirectives, includeUsageNulls: boolean): MockAnswer {
+export function buildAnswer(request: MockRequest, directives: MockDirectives): MockAnswer {
   const { stream: _stream, stream_options: _options, ...identity } = request;
   const hash = createHash("sha256").update(JSON.stringify(identity)).digest("hex");
   const id = `chatcmpl-${hash.slice(0, 24)}`;
   const created = 1_700_000_000 + (parseInt(hash.slice(24, 31), 16) % 100_000_000);
-  const head = (object: string) => ({ id, object, created, model: request.model, system_fingerprint: MOCK_FINGERPRINT });
   const seed = parseInt(hash.slice(0, 8), 16);
-  const random = seededRandom(seed);
   const tools = Array.isArray(request.tools) ? request.tools : [];
   const toolName = (tools[0] as { function?: { name?: unknown } } | undefined)?.function?.name;
-  const callsTool = directives.tool === true && typeof toolName === "string";
+  const call = typeof toolName === "string" && directives.tool ? { id: `call_${hash.slice(32, 56)}`, type: "function", name: toolName } : null;
   const text = answerText(request, directives);
   const reasoning = directives.reasoning ? REASONING : undefined;
 
   const promptTokens = request.messages.reduce<number>((sum, message) => sum + countWords(messageText((message as Json)?.content)), 0);
-  const completionTokens = countWords(callsTool ? MOCK_TOOL_ARGUMENTS : text) + (reasoning ? countWords(reasoning) : 0);
+  const completionTokens = countWords(call ? MOCK_TOOL_ARGUMENTS : text) + (reasoning ? countWords(reasoning) : 0);
   const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  const finishReason = call ? "tool_calls" : "stop";
+  const message: Json = call
+    ? { role: "assistant", content: null, tool_calls: [{ id: call.id, type: call.type, function: { name: call.name, arguments: MOCK_TOOL_ARGUMENTS } }] }
+    : reasoning
+      ? { role: "assistant", content: text, reasoning_content: reasoning }
+      : { role: "assistant", content: text };
+  const completion = {
+    id,
+    object: "chat.completion",
+    created,
+    model: request.model,
+    system_fingerprint: MOCK_FINGERPRINT,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+    usage,
+  };
 
-  const chunk = (delta: Json, finishReason: string | null = null): Json => ({
-    ...head("chat.completion.chunk"),
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    ...(includeUsageNulls ? { usage: null } : {}),
-  });
-  let message: Json;
-  let finishReason: string;
-  const chunks: Json[] = [];
-
-  if (callsTool) {
-    const call = { id: `call_${hash.slice(32, 56)}`, type: "function" };
-    message = { role: "assistant", content: null, tool_calls: [{ ...call, function: { name: toolName, arguments: MOCK_TOOL_ARGUMENTS } }] };
-    finishReason = "tool_calls";
-    chunks.push(chunk({ role: "assistant", content: null, tool_calls: [{ index: 0, ...call, function: { name: toolName, arguments: "" } }] }));
-    for (const fragment of ['{"', "city", '":"', "Paris", '"}']) {
-      chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }));
+  function streamEvents(includeUsage: boolean): string[] {
+    // Written as text, not objects: the mock is also the benchmarks' upstream.
+    const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(request.model)},"system_fingerprint":"${MOCK_FINGERPRINT}","choices":`;
+    const tail = includeUsage ? ',"usage":null}' : "}";
+    const chunk = (delta: unknown, finish = "null") => `${head}[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish}}]${tail}`;
+    const random = seededRandom(seed);
+    const events: string[] = [];
+    if (call) {
+      const opening = { index: 0, id: call.id, type: call.type, function: { name: call.name, arguments: "" } };
+      events.push(chunk({ role: "assistant", content: null, tool_calls: [opening] }));
+      for (const fragment of ['{"', "city", '":"', "Paris", '"}']) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }));
+    } else if (reasoning) {
+      events.push(chunk({ role: "assistant", content: null, reasoning_content: "" }));
+      for (const piece of splitText(reasoning, random)) events.push(chunk({ content: null, reasoning_content: piece }));
+      for (const piece of splitText(text, random)) events.push(chunk({ content: piece, reasoning_content: null }));
+    } else {
+      events.push(chunk({ role: "assistant", content: "" }));
+      for (const piece of splitText(text, random)) events.push(chunk({ content: piece }));
     }
-  } else if (reasoning) {
-    message = { role: "assistant", content: text, reasoning_content: reasoning };
-    finishReason = "stop";
-    chunks.push(chunk({ role: "assistant", content: null, reasoning_content: "" }));
-    for (const piece of splitText(reasoning, random)) chunks.push(chunk({ content: null, reasoning_content: piece }));
-    for (const piece of splitText(text, random)) chunks.push(chunk({ content: piece, reasoning_content: null }));
-  } else {
-    message = { role: "assistant", content: text };
-    finishReason = "stop";
-    chunks.push(chunk({ role: "assistant", content: "" }));
-    for (const piece of splitText(text, random)) chunks.push(chunk({ content: piece }));
+    events.push(chunk({}, `"${finishReason}"`));
+    if (includeUsage) events.push(`${head}[],"usage":${JSON.stringify(usage)}}`);
+    return events;
   }
-  chunks.push(chunk({}, finishReason));
 
-  const completion = { ...head("chat.completion"), choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }], usage };
-  const usageChunk = { ...head("chat.completion.chunk"), choices: [], usage };
-  return { completion, chunks, usageChunk, seed };
+  return { completion, streamEvents, seed };
 }
 
 /** Pieces of 1 to 6 code points (never half a surrogate pair), roughly a token each. */

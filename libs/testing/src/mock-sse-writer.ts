@@ -42,10 +42,7 @@ export async function writeSseStream(res: ServerResponse, plan: StreamPlan, cont
   const send = (text: string) => {
     const bytes = carry.length > 0 ? Buffer.concat([carry, Buffer.from(text)]) : Buffer.from(text);
     const cut = 1 + Math.floor(random() * (bytes.length - 1));
-    const middle = Math.floor(random() * cut);
-    // Two writes now (two HTTP chunks), the tail with the next event.
-    if (middle > 0) res.write(bytes.subarray(0, middle));
-    res.write(bytes.subarray(middle, cut));
+    res.write(bytes.subarray(0, cut));
     carry = bytes.subarray(cut);
   };
 

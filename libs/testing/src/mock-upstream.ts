@@ -44,6 +44,8 @@ export interface MockCall {
   /** As received, authorization included, so tests can check what was sent. */
   headers: IncomingHttpHeaders;
   startedAt: number;
+  /** The client's port: the same port on two calls means a reused keep-alive connection. */
+  remotePort: number | undefined;
 }
 
 export interface MockUpstreamOptions {
@@ -117,7 +119,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     const path = (req.url ?? "/").split("?")[0];
     const body = parseJson(raw);
     callCount++;
-    if (recordCalls) calls.push({ method: req.method ?? "GET", path, body: body.ok ? body.value : raw || undefined, headers: req.headers, startedAt: Date.now() });
+    if (recordCalls) calls.push({ method: req.method ?? "GET", path, body: body.ok ? body.value : raw || undefined, headers: req.headers, startedAt: Date.now(), remotePort: req.socket.remotePort });
     notify();
 
     const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "")?.[1];
@@ -145,7 +147,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
 
     const stream = request.stream === true;
     const includeUsage = stream && (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-    const answer = buildAnswer(request, directives, includeUsage);
+    const answer = buildAnswer(request, directives);
     if (!stream) {
       const text = JSON.stringify(answer.completion);
       const stopAfterHalf = directives.hangAfter !== undefined || directives.dropAfter !== undefined;
@@ -155,12 +157,10 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       if (directives.hangAfter !== undefined) return gone;
       return drop();
     }
-    const events = answer.chunks.map((chunk) => JSON.stringify(chunk));
-    if (includeUsage) events.push(JSON.stringify(answer.usageChunk));
     await writeSseStream(
       res,
       {
-        events,
+        events: answer.streamEvents(includeUsage),
         seed: answer.seed,
         chunkDelayMs: directives.chunkDelay ?? 0,
         hangAfter: directives.hangAfter,

@@ -10,6 +10,12 @@ function isRedisOutage(error: Error): boolean {
   );
 }
 
+/** SQLite errors that mean "the database cannot serve now" (locked past the busy timeout, I/O, disk full): 503. */
+function isDatabaseOutage(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY)/.test(code);
+}
+
 /** A JSON-pointer-ish ajv path (`/messages/0/role`) as OpenAI's `param` (`messages[0].role`). */
 function toParam(instancePath: string, missing?: string): string | null {
   const parts = instancePath.split("/").filter(Boolean);
@@ -24,7 +30,15 @@ export function toHttpError(error: FastifyError | Error): GatewayError {
   const fastifyError = error as FastifyError;
   if (fastifyError.validation && fastifyError.validation.length > 0) {
     const first = fastifyError.validation[0];
-    const missing = (first.params as { missingProperty?: string }).missingProperty;
+    const { missingProperty: missing, additionalProperty: unknown } = first.params as {
+      missingProperty?: string;
+      additionalProperty?: string;
+    };
+    if (unknown !== undefined) {
+      // OpenAI's wording for a field it does not know.
+      const param = toParam(first.instancePath, unknown);
+      return new GatewayError("invalid_request", { message: `Unrecognized request argument supplied: ${param}.`, param });
+    }
     const param = toParam(first.instancePath, missing);
     const where = param ?? "body";
     const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${where}': ${first.message}.`;
@@ -46,7 +60,7 @@ export function toHttpError(error: FastifyError | Error): GatewayError {
       : "The request body is not valid JSON.";
     return new GatewayError("invalid_json", { message });
   }
-  if (isRedisOutage(error)) return new GatewayError("service_unavailable", { cause: error });
+  if (isRedisOutage(error) || isDatabaseOutage(error)) return new GatewayError("service_unavailable", { cause: error });
   if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new GatewayError("invalid_request", { status: fastifyError.statusCode, message: error.message });
   }

@@ -13,7 +13,14 @@ const CLAIM_IDLE_MS = 60_000;
  * only after it is written, and the usage log ignores a job id it already has, so a crash between
  * the two records nothing twice. Entries left by a dead instance are claimed after a minute.
  */
-export function startUsageDrain(options: { redis: Redis; keys: JobKeys; usage: UsageRepository; logger: Logger }) {
+export function startUsageDrain(options: {
+  redis: Redis;
+  keys: JobKeys;
+  usage: UsageRepository;
+  logger: Logger;
+  /** Called once per entry newly written (metrics), never for one the log already had. */
+  onRecorded?: (entry: UsageEntry) => void;
+}) {
   const { redis, keys, usage, logger } = options;
   const consumer = `${hostname()}:${process.pid}`;
   let running = true;
@@ -21,7 +28,10 @@ export function startUsageDrain(options: { redis: Redis; keys: JobKeys; usage: U
   const recordAll = async (entries: [string, string[]][]) => {
     for (const [id, fields] of entries) {
       const text = fields[fields.indexOf("entry") + 1];
-      if (text) usage.record(JSON.parse(text) as UsageEntry);
+      if (text) {
+        const entry = JSON.parse(text) as UsageEntry;
+        if (usage.record(entry)) options.onRecorded?.(entry);
+      }
       await redis.xack(keys.usage, GROUP, id);
     }
   };

@@ -58,11 +58,13 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       };
       reply.raw.once("close", onClose);
       const deadline = Date.now() + context.config.syncTimeoutMs;
+      const endWait = context.metrics.startSyncWait(stream ? "stream" : "json");
       try {
         if (!stream) return await context.completions.waitForResult(jobId, follower, deadline);
         await streamJob(request, reply, jobId, follower, deadline);
         return reply;
       } finally {
+        endWait();
         if (reply.raw.writableFinished) reply.raw.off("close", onClose);
         follower.close();
       }

@@ -1,0 +1,109 @@
+import type { FastifyInstance } from "fastify";
+import { GatewayError } from "@llmgw/errors";
+import type { ApiKeyRecord, NewApiKey } from "@llmgw/store";
+import type { ApiContext } from "../../context.js";
+import { adminDocs, adminErrors, apiKeySchema, createdApiKeySchema, errorBodySchema, listOf } from "./schemas.js";
+
+const limit = { type: "integer", minimum: 1, nullable: true } as const;
+
+const createApiKeyBody = {
+  type: "object",
+  required: ["user_id", "key_name"],
+  additionalProperties: false,
+  properties: {
+    user_id: { type: "string", minLength: 1, maxLength: 64 },
+    key_name: { type: "string", minLength: 1, maxLength: 128 },
+    rate_limit_per_minute: { ...limit, description: "Requests per rolling minute; omitted or null = RATE_LIMIT_PER_MINUTE" },
+    rate_limit_per_hour: { ...limit, description: "Requests per rolling hour; omitted or null = RATE_LIMIT_PER_HOUR" },
+    expires_at: { type: "integer", nullable: true, description: "Unix time in seconds, in the future; omitted or null = never" },
+    models: {
+      type: "array",
+      items: { type: "string", minLength: 1, maxLength: 256 },
+      minItems: 1,
+      maxItems: 256,
+      nullable: true,
+      description: "Models the key may use (others answer 403); omitted or null = every model",
+    },
+  },
+} as const;
+
+const listQuery = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    user_id: { type: "string", description: "Only this user's keys" },
+    include_revoked: { type: "string", enum: ["true", "false"], description: "Also list revoked keys (default false)" },
+  },
+} as const;
+
+const keyIdParams = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", minLength: 1, maxLength: 128 } },
+} as const;
+
+const deletedSchema = {
+  type: "object",
+  required: ["id", "object", "deleted"],
+  properties: { id: { type: "string" }, object: { type: "string", enum: ["api_key"] }, deleted: { type: "boolean" } },
+} as const;
+
+const asApiKey = <T extends ApiKeyRecord>(key: T) => ({ ...key, object: "api_key" as const });
+
+/** POST /api-keys (the key shown once), GET /api-keys (never a key or hash), DELETE /api-keys/:id (revoke everywhere). */
+export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContext) {
+  app.post(
+    "/api-keys",
+    {
+      schema: {
+        ...adminDocs,
+        summary: "Create an API key (the key is in the answer, and only there)",
+        body: createApiKeyBody,
+        response: { 201: createdApiKeySchema, ...adminErrors },
+      },
+    },
+    async (request, reply) => {
+      const created = context.apiKeys.create(request.body as NewApiKey);
+      // The answer holds a secret: no proxy or browser may keep a copy.
+      return reply.code(201).header("cache-control", "no-store").send(asApiKey(created));
+    },
+  );
+
+  app.get(
+    "/api-keys",
+    {
+      schema: {
+        ...adminDocs,
+        summary: "List API keys (never the key or its hash)",
+        querystring: listQuery,
+        response: { 200: listOf(apiKeySchema), ...adminErrors },
+      },
+    },
+    async (request) => {
+      const query = request.query as { user_id?: string; include_revoked?: "true" | "false" };
+      const keys = context.apiKeys.list({ userId: query.user_id, includeRevoked: query.include_revoked === "true" });
+      return { object: "list", data: keys.map(asApiKey) };
+    },
+  );
+
+  app.delete(
+    "/api-keys/:id",
+    {
+      schema: {
+        ...adminDocs,
+        summary: "Revoke an API key on every API instance",
+        params: keyIdParams,
+        response: { 200: deletedSchema, 404: errorBodySchema, ...adminErrors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      if (!context.apiKeys.revoke(id)) throw new GatewayError("not_found", { message: `No API key with id '${id}'.` });
+      // The database says revoked from now on; the announcement also empties every instance's lookup cache.
+      if (!(await context.keyRevocation.announce(id))) {
+        request.log.warn({ keyId: id }, "revocation not broadcast (Redis unreachable): other instances drop the key within 5 s");
+      }
+      return { id, object: "api_key", deleted: true };
+    },
+  );
+}

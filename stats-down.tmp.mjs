@@ -1,0 +1,14 @@
+import { loadConfig } from "./libs/config/dist/index.js";
+import { createLogger } from "./libs/logger/dist/index.js";
+import { createApiContext } from "./apps/api/dist/context.js";
+import { buildApp } from "./apps/api/dist/app.js";
+const config = loadConfig({ REDIS_URL: "redis://127.0.0.1:1", DATABASE_PATH: "/tmp/stats-down.db", ADMIN_TOKEN: "tok" });
+const context = await createApiContext(config, createLogger({ level: "silent" })).catch(e => { console.log("context failed", e.message); process.exit(0); });
+const app = await buildApp(context);
+const t = Date.now();
+const r = await app.inject({ method: "GET", url: "/api/v1/admin/stats", headers: { authorization: "Bearer tok" } });
+console.log(r.statusCode, r.body, Date.now() - t, "ms");
+const t2 = Date.now();
+const d = await app.inject({ method: "DELETE", url: "/api/v1/admin/api-keys/key_x", headers: { authorization: "Bearer tok" } });
+console.log(d.statusCode, d.body, Date.now() - t2, "ms");
+process.exit(0);

@@ -1,0 +1,176 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createJobStore } from "@llmgw/jobs";
+import { cacheScope, canonicalRequestKey, coalescingJobId } from "@llmgw/cache";
+import { loremWords, startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+
+// Faults made for real: the mock upstream fails, hangs and drops; callers walk away.
+const CLIENT_KEY = `gw-faults${randomUUID().replace(/-/g, "")}`;
+const prefix = `faults-${randomUUID()}`;
+
+let mock: MockUpstream;
+let gateway: GatewayStack;
+let client: OpenAI;
+let redis: Redis;
+let store: ReturnType<typeof createJobStore>;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  gateway = await startGateway({
+    workers: 2,
+    env: {
+      REDIS_URL: inject("redisUrl"),
+      QUEUE_PREFIX: prefix,
+      USE_DATABASE_AUTH: "false",
+      API_KEYS: CLIENT_KEY,
+      DEEPSEEK_API_KEY: "sk-faults-provider",
+      DEEPSEEK_BASE_URL: mock.url,
+      RATE_LIMIT_ENABLED: "false",
+      JOB_ATTEMPTS: "3",
+      FIRST_BYTE_TIMEOUT_MS: "700",
+      IDLE_TIMEOUT_MS: "700",
+    },
+  });
+  client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  redis = new Redis(inject("redisUrl"));
+  store = createJobStore(redis, { prefix, retentionSeconds: 3600 });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await mock?.close();
+  redis?.disconnect();
+});
+
+/** A unique request, so its upstream calls can be counted and it is never a cache hit. */
+function unique(directives: string) {
+  const tag = randomUUID();
+  const content = `${tag} ${directives}`;
+  return { tag, request: { model: "deepseek-chat", messages: [{ role: "user" as const, content }] } };
+}
+const callsWith = (tag: string) => mock.calls.filter((call) => JSON.stringify(call.body).includes(tag)).length;
+
+const post = (body: unknown, signal?: AbortSignal) =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  });
+
+describe("retries: the queue owns them", () => {
+  it("ends a persistent upstream 500 after exactly JOB_ATTEMPTS calls with a 502 the SDKs will not retry", async () => {
+    const { tag, request } = unique("[[mock:status=500]]");
+    const response = await post(request);
+    expect(response.status).toBe(502);
+    expect(response.headers.get("x-should-retry")).toBe("false");
+    expect(response.headers.get("x-job-id")).toMatch(/^job_/);
+    const body = await response.json();
+    expect(body.error).toMatchObject({ type: "upstream_error", code: "upstream_error", param: null });
+    expect(body.error.message).toMatch(/^The provider failed after 3 attempts: /);
+    expect(callsWith(tag)).toBe(3);
+  });
+
+  it("retries a 429 once after the upstream's Retry-After and succeeds", async () => {
+    const { tag, request } = unique("[[mock:status=429,times=1,retry_after=1]]");
+    const started = Date.now();
+    const result = await client.chat.completions.create(request);
+    expect(result.choices[0].message.content).toContain(tag);
+    expect(callsWith(tag)).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("never retries an upstream 4xx other than 408/409/429: it passes through", async () => {
+    const { tag, request } = unique("[[mock:status=422]]");
+    const response = await post(request);
+    expect(response.status).toBe(422);
+    expect(callsWith(tag)).toBe(1);
+  });
+});
+
+describe("timeouts per try", () => {
+  it("retries a try whose first byte never comes, aborting each upstream socket, then answers 502", async () => {
+    const { tag, request } = unique("[[mock:hang]]");
+    const abortsBefore = mock.aborts;
+    const response = await post(request);
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toContain("no first byte within 700 ms");
+    expect(callsWith(tag)).toBe(3);
+    await mock.waitForAbort(abortsBefore + 3, 2000);
+  });
+
+  it("does not retry a try that went idle after chunks; the upstream socket is closed", async () => {
+    const { tag, request } = unique("[[mock:hang_after=3]]");
+    const abortsBefore = mock.aborts;
+    const response = await post(request);
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toContain("no data for 700 ms in the middle of the answer");
+    expect(callsWith(tag)).toBe(1);
+    await mock.waitForAbort(abortsBefore + 1, 2000);
+  });
+});
+
+describe("a stream that breaks after chunks reached a synchronous SSE caller", () => {
+  it("ends with an error event and never repeats or mixes text", async () => {
+    const { tag, request } = unique("[[mock:words=40,drop_after=3]]");
+    const stream = await client.chat.completions.create({ ...request, stream: true });
+    let text = "";
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+    })().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    // Only the start of the answer, once: no retry's text was appended or mixed in.
+    const full = loremWords(40);
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(full.length);
+    expect(full.startsWith(text)).toBe(true);
+    expect(callsWith(tag)).toBe(1);
+  });
+});
+
+describe("callers that go away", () => {
+  it("cancels the job and aborts the upstream call within 1 s of a JSON caller disconnecting", async () => {
+    const { tag, request } = unique("[[mock:hang]]");
+    const abortsBefore = mock.aborts;
+    const controller = new AbortController();
+    const pending = post(request, controller.signal).catch(() => null);
+    while (callsWith(tag) === 0) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    await pending;
+    await mock.waitForAbort(abortsBefore + 1, 1000);
+  });
+
+  it("cancels nothing while a coalesced identical request still waits", async () => {
+    const { tag, request } = unique("[[mock:delay=600]]");
+    const controller = new AbortController();
+    const leaving = post(request, controller.signal).catch(() => null);
+    while (callsWith(tag) === 0) await new Promise((resolve) => setImmediate(resolve));
+    const staying = client.chat.completions.create(request).withResponse();
+    // Both callers share the job before the first one leaves: wait until it counts two waiters.
+    const jobId = coalescingJobId(canonicalRequestKey(request, cacheScope({ userId: null, keyId: "static-1" })));
+    while ((await redis.hget(store.keys.record(jobId), "waiters")) !== "2") await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    await leaving;
+    const { data, response } = await staying;
+    expect(data.choices[0].message.content).toContain(tag);
+    expect(callsWith(tag)).toBe(1);
+    expect(response.headers.get("x-job-id")).toBe(jobId);
+    expect((await store.get(jobId))?.status).toBe("succeeded");
+  });
+});
+
+describe("provider addresses come only from configuration", () => {
+  it("ignores api_base / base_url fields of a request", async () => {
+    const { tag, request } = unique("");
+    const result = await client.chat.completions.create({
+      ...request,
+      // @ts-expect-error not OpenAI parameters: a hostile client's attempt to redirect the call
+      base_url: "http://127.0.0.1:9/v1",
+      api_base: "http://127.0.0.1:9/v1",
+    });
+    expect(result.choices[0].message.content).toContain(tag);
+    expect(callsWith(tag)).toBe(1);
+  });
+});
