@@ -6,3 +6,6 @@ export { createJobStore, type JobStore, type JobStoreOptions, type NewJob, type 
 export { createJobEventHub, type JobEventHub, type JobEventListener, type WatchOptions } from "./job-event-hub.js";
 export { createCompletionQueue, completionJobOptions, type CompletionQueue } from "./completion-queue.js";
 export { appendUsage, type UsageEntry } from "./usage-stream.js";
+export { createWebhookQueue, enqueueWebhook, webhookJobOptions, type WebhookQueue } from "./webhook-queue.js";
+export { signWebhook, webhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "./webhook-signature.js";
+export { checkWebhookUrl, isPublicAddress, urlHost, MAX_WEBHOOK_URL_LENGTH, type WebhookUrlCheck } from "./webhook-url.js";

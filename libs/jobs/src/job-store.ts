@@ -20,6 +20,8 @@ export interface NewJob {
   provider: string;
   owner: JobOwner;
   mode: JobMode;
+  /** The x-request-id of the creating request, kept for the usage log of a job cancelled before a worker saw it. */
+  requestId?: string;
   metadata?: Record<string, unknown>;
   webhook?: string;
   createdAt?: number;
@@ -35,7 +37,10 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
   const redis = withJobScripts(connection);
   const keys = jobKeys(options.prefix);
   const retention = String(options.retentionSeconds);
-  const pendingTtl = String(options.pendingTtlSeconds ?? 7 * 86_400);
+  const pendingTtlSeconds = options.pendingTtlSeconds ?? 7 * 86_400;
+  const pendingTtl = String(pendingTtlSeconds);
+  // A record lives at most its pending time and then the retention after its end.
+  const longestRecordSeconds = pendingTtlSeconds + options.retentionSeconds;
   const maxEvents = String(options.maxEvents ?? 20_000);
 
   async function append(
@@ -79,6 +84,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
         waiters: "1",
         metadata: JSON.stringify(job.metadata ?? {}),
       };
+      if (job.requestId) fields.request_id = job.requestId;
       if (job.webhook) fields.webhook = job.webhook;
       const [created, status] = await redis.llmgwCreateJob(
         keys.record(job.id),
@@ -88,6 +94,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
         pendingTtl,
         job.id,
         createdAt,
+        longestRecordSeconds,
+        createdAt - longestRecordSeconds * 1000,
         ...Object.entries(fields).flat(),
       );
       return created === 1 ? { created: true } : { created: false, status: status as JobStatus };
@@ -101,6 +109,19 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     async get(jobId: string): Promise<JobRecord | null> {
       const hash = await redis.hgetall(keys.record(jobId));
       return hash.status ? parseRecord(hash) : null;
+    },
+
+    /** Several records in one round trip, in the order asked; null where a record is gone. */
+    async getMany(jobIds: string[]): Promise<(JobRecord | null)[]> {
+      if (jobIds.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const jobId of jobIds) pipeline.hgetall(keys.record(jobId));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([error, hash]) => {
+        if (error) throw error;
+        const fields = hash as Record<string, string>;
+        return fields.status ? parseRecord(fields) : null;
+      });
     },
 
     /** Starts attempt `attempt`; null when the job already ended (cancelled while queued). */
@@ -148,16 +169,14 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return entries.map(([id, fields]) => parseEvent(id, fields));
     },
 
-    /** The owner's job ids, newest first, optionally older than the job `afterJobId`. */
-    async listOwnerJobIds(keyId: string, limit: number, afterJobId?: string): Promise<string[]> {
-      const index = keys.ownerJobs(keyId);
-      let max = "+inf";
-      if (afterJobId) {
-        const score = await redis.zscore(index, afterJobId);
-        if (score === null) return [];
-        max = `(${score}`;
-      }
-      return redis.zrevrangebyscore(index, max, "-inf", "LIMIT", 0, limit);
+    /** The owner's job ids, newest first, optionally those after the job `afterJobId` in that order. */
+    listOwnerJobIds(keyId: string, limit: number, afterJobId?: string): Promise<string[]> {
+      return redis.llmgwListOwnerJobs(keys.ownerJobs(keyId), afterJobId ?? "", limit);
+    },
+
+    /** Drops ids whose records have expired from the owner's index. */
+    async forgetOwnerJobIds(keyId: string, jobIds: string[]): Promise<void> {
+      if (jobIds.length > 0) await redis.zrem(keys.ownerJobs(keyId), ...jobIds);
     },
   };
 }
@@ -180,6 +199,7 @@ function parseRecord(hash: Record<string, string>): JobRecord {
     provider: hash.provider,
     owner: { keyId: hash.owner, userId: hash.user || null },
     mode: hash.mode as JobMode,
+    requestId: hash.request_id || null,
     createdAt: Number(hash.created_at),
     startedAt: numberOrNull(hash.started_at),
     completedAt: numberOrNull(hash.completed_at),

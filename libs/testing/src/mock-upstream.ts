@@ -34,7 +34,8 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { buildAnswer, lastUserText, type MockRequest } from "./mock-answers.js";
 import { parseDirectives, type MockDirectives } from "./mock-directives.js";
-import { writeSseStream } from "./mock-sse-writer.js";
+import { errorBody, parseJson, readBody, sendJson, sendStatusError } from "./mock-http.js";
+import { writeSseStream, type StreamControl } from "./mock-sse-writer.js";
 
 export interface MockCall {
   method: string;
@@ -71,6 +72,8 @@ export interface MockUpstream {
   close(): Promise<void>;
 }
 
+type Exchange = StreamControl;
+
 export const MOCK_MODELS = ["mock-model", "deepseek-chat", "deepseek-reasoner", "gpt-4o-mini"];
 const MOCK_BAD_REQUEST = {
   error: { message: "mock bad request", type: "invalid_request_error", param: "messages", code: "mock_bad_request" },
@@ -88,38 +91,48 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   let closing = false;
   const notify = () => waiters.forEach((check) => check());
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
+  /** One request/response: whether it is still open, abort-aware waits, and the abort count on close. */
+  function openExchange(res: ServerResponse): Exchange {
     let dropped = false;
-    let onClose: (() => void) | undefined;
+    let onClose: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => (onClose = resolve));
     res.on("close", () => {
       if (!res.writableEnded && !dropped && !closing) {
         aborts++;
         notify();
       }
-      onClose?.();
+      onClose();
     });
-    const closed = () => res.destroyed || res.writableEnded;
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        void gone.then(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    const drop = () => {
-      dropped = true;
-      // After what was written has left (a bare destroy would discard it), then no more.
-      const socket = res.socket;
-      socket?.end(() => socket.destroy());
+    return {
+      closed: () => res.destroyed || res.writableEnded,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          void gone.then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+      hang: () => gone,
+      drop() {
+        dropped = true;
+        // After what was written has left (a bare destroy would discard it), then no more.
+        const socket = res.socket;
+        socket?.end(() => socket.destroy());
+      },
     };
+  }
 
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const exchange = openExchange(res);
     const raw = await readBody(req);
     const path = (req.url ?? "/").split("?")[0];
     const body = parseJson(raw);
     callCount++;
-    if (recordCalls) calls.push({ method: req.method ?? "GET", path, body: body.ok ? body.value : raw || undefined, headers: req.headers, startedAt: Date.now(), remotePort: req.socket.remotePort });
+    if (recordCalls) {
+      const recorded = body.ok ? body.value : raw || undefined;
+      calls.push({ method: req.method ?? "GET", path, body: recorded, headers: req.headers, startedAt: Date.now(), remotePort: req.socket.remotePort });
+    }
     notify();
 
     const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "")?.[1];
@@ -137,39 +150,36 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       return sendJson(res, 400, errorBody("mock: model and messages are required", "invalid_request_error", null));
     }
     if (request.model === "mock-error-400") return sendJson(res, 400, MOCK_BAD_REQUEST);
+    return answerCompletion(res, request, token, exchange);
+  }
 
+  async function answerCompletion(res: ServerResponse, request: MockRequest, token: string, exchange: Exchange) {
     const directives = parseDirectives(lastUserText(request.messages));
     const wait = (options.latencyMs ?? 0) + (directives.delay ?? 0);
-    if (wait > 0) await sleep(wait);
-    if (closed()) return;
-    if (directives.hang) return gone;
+    if (wait > 0) await exchange.sleep(wait);
+    if (exchange.closed()) return;
+    if (directives.hang) return exchange.hang();
     if (directives.status !== undefined && shouldFail(directives)) return sendStatusError(res, directives, token);
 
-    const stream = request.stream === true;
-    const includeUsage = stream && (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     const answer = buildAnswer(request, directives);
-    if (!stream) {
+    if (request.stream !== true) {
+      if (directives.hangAfter === undefined && directives.dropAfter === undefined) return sendJson(res, 200, answer.completion);
       const text = JSON.stringify(answer.completion);
-      const stopAfterHalf = directives.hangAfter !== undefined || directives.dropAfter !== undefined;
-      if (!stopAfterHalf) return sendJson(res, 200, answer.completion);
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
       res.write(text.slice(0, Math.floor(text.length / 2)));
-      if (directives.hangAfter !== undefined) return gone;
-      return drop();
+      return directives.hangAfter !== undefined ? exchange.hang() : exchange.drop();
     }
-    await writeSseStream(
-      res,
-      {
-        events: answer.streamEvents(includeUsage),
-        seed: answer.seed,
-        chunkDelayMs: directives.chunkDelay ?? 0,
-        hangAfter: directives.hangAfter,
-        dropAfter: directives.dropAfter,
-        errorAfter: directives.streamErrorAfter,
-        errorEvent: JSON.stringify(errorBody("mock stream error", "server_error", "mock_stream_error")),
-      },
-      { closed, sleep, hang: () => gone, drop },
-    );
+    const includeUsage = (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const plan = {
+      events: answer.streamEvents(includeUsage),
+      seed: answer.seed,
+      chunkDelayMs: directives.chunkDelay ?? 0,
+      hangAfter: directives.hangAfter,
+      dropAfter: directives.dropAfter,
+      errorAfter: directives.streamErrorAfter,
+      errorEvent: JSON.stringify(errorBody("mock stream error", "server_error", "mock_stream_error")),
+    };
+    await writeSseStream(res, plan, exchange);
   }
 
   /** Counts calls per status directive text; true while this one should still fail. */
@@ -237,69 +247,4 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       await closed;
     },
   };
-}
-
-function sendStatusError(res: ServerResponse, directives: MockDirectives, token: string) {
-  const status = directives.status ?? 500;
-  const headers: Record<string, string> = {};
-  if (directives.retryAfter !== undefined) headers["retry-after"] = directives.retryAfter;
-  if (directives.retryAfterMs !== undefined) headers["retry-after-ms"] = directives.retryAfterMs;
-  if (directives.retryAfterDate !== undefined) {
-    headers["retry-after"] = new Date(Date.now() + directives.retryAfterDate * 1000).toUTCString();
-  }
-  const message = `mock status ${status}`;
-  switch (directives.errorBody ?? "openai") {
-    case "message":
-      return sendJson(res, status, { message }, headers);
-    case "string":
-      return sendJson(res, status, { error: message }, headers);
-    case "text":
-      return send(res, status, message, { ...headers, "content-type": "text/plain; charset=utf-8" });
-    case "empty":
-      return send(res, status, "", headers);
-    case "echo_key":
-      return sendJson(res, status, errorBody(`Incorrect API key provided: ${token}`, "invalid_request_error", "invalid_api_key"), headers);
-    default:
-      return sendJson(res, status, errorBody(message, errorType(status), `mock_status_${status}`), headers);
-  }
-}
-
-function errorType(status: number): string {
-  if (status === 401) return "authentication_error";
-  if (status === 403) return "permission_error";
-  if (status === 429) return "rate_limit_error";
-  return status >= 500 ? "server_error" : "invalid_request_error";
-}
-
-function errorBody(message: string, type: string, code: string | null) {
-  return { error: { message, type, param: null, code } };
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
-  send(res, status, JSON.stringify(value), { ...headers, "content-type": "application/json" });
-}
-
-function send(res: ServerResponse, status: number, text: string, headers: Record<string, string>) {
-  if (res.destroyed) return;
-  res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(text)) });
-  res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on("data", (part: Buffer) => parts.push(part));
-    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
-    req.on("error", reject);
-    // A client gone before the body ended: nothing to answer (its close counts as an abort).
-    req.on("close", () => reject(new Error("the client closed the request")));
-  });
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
 }

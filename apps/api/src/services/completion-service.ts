@@ -22,6 +22,8 @@ export interface CompletionServiceDeps {
   queue: CompletionQueue;
   providers: ProviderRegistry;
   jobAttempts: number;
+  /** After this process ended a job as cancelled (usage, webhook); never throws. */
+  onCancelled?: (jobId: string) => Promise<void>;
 }
 
 export interface SubmitOptions {
@@ -33,6 +35,8 @@ export interface SubmitOptions {
   cacheKey?: string;
   /** Identical requests in flight share the job with this id (see coalescingJobId). */
   coalesceAs?: string;
+  /** The id of the new job, when the caller reserved one (an idempotent submit); else a random one. */
+  jobId?: string;
 }
 
 export interface SubmittedJob {
@@ -80,7 +84,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
       // The identical request's job already ended (its answer not cached): run a new one.
       follower.close();
     }
-    const jobId = newJobId();
+    const jobId = options.jobId ?? newJobId();
     const follower = await followJob(deps.hub, jobId, { fresh: true });
     await createAndEnqueue(jobId).catch((error) => {
       follower.close();
@@ -99,6 +103,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
         mode: options.mode,
         requestId: options.requestId,
         ...(options.cacheKey ? { cacheKey: options.cacheKey } : {}),
+        ...(options.webhook ? { webhook: options.webhook } : {}),
       };
       const outcome = await store.create({
         id,
@@ -106,6 +111,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
         provider: resolved.providerName,
         owner: data.owner,
         mode: options.mode,
+        requestId: options.requestId,
         metadata: options.metadata,
         webhook: options.webhook,
       });
@@ -133,6 +139,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
     await deps.redis.publish(store.keys.cancelChannel, jobId);
     // A job still waiting is removed so no worker picks it up; a running one is locked and stays.
     await queue.remove(jobId).catch(() => 0);
+    await deps.onCancelled?.(jobId);
     return true;
   }
 

@@ -18,7 +18,7 @@ export interface PoolLease {
  * it, so two providers on one host (or two registries in one process) reuse sockets.
  */
 export function leasePool(origin: string): PoolLease {
-  let shared = undefined as SharedPool | undefined;
+  let shared = pools.get(origin);
   if (!shared) {
     shared = {
       pool: new Pool(origin, {

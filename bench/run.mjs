@@ -1,0 +1,243 @@
+// npm run bench: the gateway against the upstream called directly and two bare references, in
+// one run, on loopback, then a CPU profile of the API and a worker under the sync JSON load.
+// Settings (env): BENCH_SECONDS per measured run (3), BENCH_REPEATS runs per point (2),
+// BENCH_WARMUP seconds (1), BENCH_BURST jobs per drain burst (2000), BENCH_PROFILE=0 skips
+// the profile. See bench/README.md.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { freePort, startRedisServer } from "@llmgw/testing";
+import { startBenchGateway } from "./lib/gateway.mjs";
+import { measureHttp } from "./lib/load.mjs";
+import { measureJobDrain, measureSyncDrain, waitForDrain } from "./lib/jobs-throughput.mjs";
+import { readRss, startMockProcess, startReference } from "./lib/processes.mjs";
+import { profileGateway } from "./lib/profile-run.mjs";
+import { describeMachine, formatMarkdown, formatTable, row, writeResults } from "./lib/report.mjs";
+import { measureStream } from "./lib/stream-timing.mjs";
+import { traceOneRequest } from "./lib/redis-commands.mjs";
+
+const settings = {
+  seconds: Number(process.env.BENCH_SECONDS ?? 3),
+  repeats: Number(process.env.BENCH_REPEATS ?? 2),
+  warmupSeconds: Number(process.env.BENCH_WARMUP ?? 1),
+  burst: Number(process.env.BENCH_BURST ?? 2000),
+  profile: process.env.BENCH_PROFILE !== "0",
+  concurrencies: [1, 16, 64],
+  streamConcurrencies: [1, 16],
+  // 5 words: about 10 stream events; 10 words 5 ms apart: about 20 events, a realistic token pace.
+  syncAnswer: "[[mock:words=5]]",
+  streamAnswer: "[[mock:words=10,chunk_delay=5]]",
+};
+const clientKey = `gw-bench-${randomUUID().replace(/-/g, "")}`;
+const auth = { authorization: `Bearer ${clientKey}` };
+const upstreamAuth = { authorization: "Bearer sk-bench-provider" };
+const chat = (content, extra = {}) => JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content }], ...extra });
+const uniqueJson = chat(`bench [<id>] ${settings.syncAnswer}`);
+const fixedJson = chat(`bench cached ${settings.syncAnswer}`);
+const streamBody = (n) => chat(`stream ${n} ${randomUUID()} ${settings.streamAnswer}`, { stream: true, stream_options: { include_usage: true } });
+const point = { seconds: settings.seconds, repeats: settings.repeats, warmupSeconds: settings.warmupSeconds };
+const log = (message) => console.error(`[bench] ${message}`);
+
+const startedAt = new Date().toISOString();
+const machine = describeMachine();
+const rows = [];
+const notes = [];
+const results = { startedAt, machine, settings, rows, notes };
+const began = performance.now();
+/** The upstream called directly, per concurrency: the baseline of every "+p50 vs direct". */
+const direct = {};
+
+const redis = await startRedisServer();
+const mock = await startMockProcess();
+let gateway;
+try {
+  log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}`);
+  gateway = await startBenchGateway({ redisUrl: redis.url, upstreamUrl: mock.url, prefix: `bench-${randomUUID()}`, clientKey, workers: 1, freePort });
+  const api = `${gateway.url}/v1/chat/completions`;
+  const upstream = `${mock.url}/chat/completions`;
+  const apiRss = () => readRss(gateway.api.pid).peakMb;
+  await checkGateway(api);
+
+  for (const connections of settings.concurrencies) {
+    log(`upstream direct, c=${connections}`);
+    direct[connections] = await measureHttp({ url: upstream, headers: upstreamAuth, body: uniqueJson, connections, ...point });
+    rows.push(row({ scenario: "upstream direct (JSON)", concurrency: connections, ...direct[connections], note: noteOf(direct[connections]) }));
+  }
+  const gatewayPoint = async (scenario, connections, options) => {
+    log(`${scenario}, c=${connections}`);
+    const result = await measureHttp({ url: api, headers: auth, connections, ...point, ...options });
+    rows.push(row({ scenario, concurrency: connections, ...result, added: result.p50 - direct[connections].p50, apiPeakRssMb: apiRss(), note: noteOf(result) }));
+    return result;
+  };
+  const sync = {};
+  for (const connections of settings.concurrencies) sync[connections] = await gatewayPoint("gateway sync JSON (miss)", connections, { body: uniqueJson });
+  const cache = {};
+  for (const connections of settings.concurrencies) cache[connections] = await gatewayPoint("gateway cache hit", connections, { body: fixedJson });
+
+  const stream = await streamPoints(api, upstream);
+  await jobPoints(gateway, apiRss);
+  const references = await referencePoints();
+  results.apiPeakRssMb = apiRss();
+
+  log("tracing one request's Redis round trips");
+  results.redisTrace = {
+    syncMiss: await traceOneRequest(redis.url, () => post(api, chat(`trace ${randomUUID()} ${settings.syncAnswer}`))),
+    cacheHit: await traceOneRequest(redis.url, () => post(api, fixedJson)),
+  };
+  await gateway.stop();
+  gateway = undefined;
+
+  if (settings.profile) {
+    log("profiling the API and a worker under sync JSON at c=16");
+    results.profile = await profileGateway({ redisUrl: redis.url, upstreamUrl: mock.url, clientKey, freePort, body: uniqueJson, seconds: 8 });
+  }
+  results.targets = checkTargets({ sync, cache, direct, stream, references, rss: results.apiPeakRssMb });
+  results.durationSeconds = Math.round((performance.now() - began) / 1000);
+  printReport(results);
+  const written = writeResults(fileURLToPath(new URL("./results/", import.meta.url)), results);
+  console.log(`\nwritten: ${written.latest} (and ${written.copy})`);
+} finally {
+  await gateway?.stop();
+  await mock.stop();
+  await redis.destroy();
+}
+
+async function streamPoints(api, upstream) {
+  const base = (url) => ({ url: new URL(url).origin, path: new URL(url).pathname, body: streamBody, ...point });
+  const stream = {};
+  for (const connections of settings.streamConcurrencies) {
+    log(`streaming, c=${connections}`);
+    const directStream = await measureStream({ ...base(upstream), headers: upstreamAuth, concurrency: connections });
+    const viaGateway = await measureStream({ ...base(api), headers: auth, concurrency: connections });
+    stream[connections] = { direct: directStream, gateway: viaGateway };
+    const note = (result) => `${result.events} events, 5 ms apart${result.failures ? `, ${result.failures} failed` : ""}`;
+    const rss = readRss(gateway.api.pid).peakMb;
+    rows.push(row({ scenario: "upstream direct stream: first byte", concurrency: connections, rps: directStream.rps, p50: directStream.ttfbP50, p99: directStream.ttfbP99, note: note(directStream) }));
+    rows.push(row({ scenario: "gateway stream: first byte", concurrency: connections, rps: viaGateway.rps, p50: viaGateway.ttfbP50, p99: viaGateway.ttfbP99, added: viaGateway.ttfbP50 - directStream.ttfbP50, apiPeakRssMb: rss, note: note(viaGateway) }));
+    rows.push(row({ scenario: "upstream direct stream: total", concurrency: connections, rps: directStream.rps, p50: directStream.totalP50, p99: directStream.totalP99 }));
+    rows.push(row({ scenario: "gateway stream: total", concurrency: connections, rps: viaGateway.rps, p50: viaGateway.totalP50, p99: viaGateway.totalP99, added: viaGateway.totalP50 - directStream.totalP50, apiPeakRssMb: rss }));
+  }
+  return stream;
+}
+
+async function jobPoints(stack, apiRss) {
+  const jobsUrl = `${stack.url}/v1/jobs`;
+  const jobBody = JSON.stringify({ request: JSON.parse(uniqueJson.replace("[<id>]", "probe")) }).replace("probe", "[<id>]");
+  const probe = await post(jobsUrl, jobBody.replace("[<id>]", randomUUID()));
+  const hasJobs = probe.status === 202;
+  if (hasJobs) {
+    for (const connections of settings.concurrencies) {
+      log(`job submit, c=${connections}`);
+      const result = await measureHttp({ url: jobsUrl, headers: auth, body: jobBody, connections, ...point });
+      rows.push(row({ scenario: "gateway job submit (POST /v1/jobs)", concurrency: connections, ...result, added: result.p50 - direct[connections].p50, apiPeakRssMb: apiRss(), note: noteOf(result) }));
+      if (!(await waitForDrain(stack.queue))) notes.push(`job submit c=${connections}: the queue had not drained after 60 s`);
+    }
+  } else {
+    notes.push(`POST /v1/jobs answered ${probe.status}: job submit skipped; jobs/s measured with synchronous requests (128 in flight)`);
+  }
+  for (const workers of [1, 2]) {
+    if (stack.workers.length < workers) await stack.addWorker();
+    log(`jobs completed per second, ${workers} worker(s), burst of ${settings.burst}`);
+    const drain = hasJobs
+      ? await measureJobDrain({ queue: stack.queue, url: jobsUrl, headers: auth, body: jobBody, amount: settings.burst })
+      : await measureSyncDrain({ url: `${stack.url}/v1/chat/completions`, headers: auth, body: uniqueJson, amount: settings.burst });
+    const how = hasJobs ? "queued while paused, then drained" : "sync requests, 128 in flight";
+    rows.push(row({ scenario: `jobs completed/s, ${workers} worker${workers > 1 ? "s" : ""}`, concurrency: null, rps: drain.jobsPerSecond, apiPeakRssMb: apiRss(), note: `${drain.jobs} jobs in ${drain.seconds.toFixed(2)} s (${how})${drain.drained ? "" : ", NOT drained"}` }));
+  }
+}
+
+async function referencePoints() {
+  const references = {};
+  const env = { UPSTREAM_URL: mock.url, REDIS_URL: redis.url, PREFIX: `ref-${randomUUID()}` };
+  const worker = await startReference("ref-bullmq-worker", "bullmq-round-trip.mjs", env, "worker");
+  const bull = await startReference("ref-bullmq-api", "bullmq-round-trip.mjs", env, "api");
+  try {
+    references.bullmq = {};
+    for (const connections of [1, 16]) {
+      log(`reference: bare BullMQ round trip, c=${connections}`);
+      const result = await measureHttp({ url: `${bull.url}/v1/chat/completions`, body: uniqueJson, connections, ...point });
+      references.bullmq[connections] = result;
+      rows.push(row({ scenario: "ref: bare BullMQ round trip", concurrency: connections, ...result, added: result.p50 - direct[connections].p50, note: noteOf(result) }));
+    }
+  } finally {
+    await bull.stop();
+    await worker.stop();
+  }
+  const proxy = await startReference("ref-fastify-proxy", "fastify-proxy.mjs", env);
+  try {
+    references.proxy = {};
+    for (const connections of [1, 16]) {
+      log(`reference: bare Fastify + undici proxy, c=${connections}`);
+      const result = await measureHttp({ url: `${proxy.url}/v1/chat/completions`, body: uniqueJson, connections, ...point });
+      references.proxy[connections] = result;
+      rows.push(row({ scenario: "ref: bare Fastify+undici proxy", concurrency: connections, ...result, added: result.p50 - direct[connections].p50, note: noteOf(result) }));
+    }
+  } finally {
+    await proxy.stop();
+  }
+  return references;
+}
+
+async function post(url, body, headers = auth) {
+  const response = await request(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+}
+
+/** One answer through the whole stack before any load, and the cache scenario primed (a HIT). */
+async function checkGateway(api) {
+  const miss = await post(api, uniqueJson.replace("[<id>]", randomUUID()));
+  if (miss.status !== 200) throw new Error(`the gateway answered ${miss.status}: ${miss.text.slice(0, 300)}`);
+  if (miss.headers["x-cache"] !== "MISS") notes.push(`a unique request answered x-cache: ${miss.headers["x-cache"]} (expected MISS)`);
+  // The worker stores the answer just after the API has it: ask until the cache answers.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const answer = await post(api, fixedJson);
+    if (answer.status !== 200) throw new Error(`the gateway answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    if (answer.headers["x-cache"] === "HIT") return;
+    if (Date.now() > deadline) throw new Error(`the cache never answered HIT (x-cache: ${answer.headers["x-cache"]})`);
+  }
+}
+
+function noteOf(result) {
+  const parts = [];
+  if (result.rpsRuns.length > 1) parts.push(`runs ${result.rpsRuns.map((rps) => Math.round(rps)).join("/")} rps`);
+  if (result.non2xx) parts.push(`${result.non2xx} non-2xx ${JSON.stringify(result.statusCodes)}`);
+  if (result.errors) parts.push(`${result.errors} errors`);
+  return parts.join(", ");
+}
+
+/** The issue's targets, each against the reference or the direct figure measured in this run. */
+function checkTargets({ sync, cache, direct: upstream, stream, references, rss }) {
+  const targets = [];
+  const add = (target, measured, bound, met) => targets.push({ target, measured, bound, met });
+  const bullmq16 = references.bullmq[16].rps;
+  const proxy16 = references.proxy[16].rps;
+  add("sync JSON rps at c=16 >= 0.8 x bare BullMQ round trip", Math.round(sync[16].rps), Math.round(0.8 * bullmq16), sync[16].rps >= 0.8 * bullmq16);
+  const syncAdded = sync[1].p50 - upstream[1].p50;
+  add("sync JSON p50 added over direct at c=1 <= 1.5 ms", round2(syncAdded), 1.5, syncAdded <= 1.5);
+  add("cache hit rps at c=16 >= bare Fastify+undici proxy", Math.round(cache[16].rps), Math.round(proxy16), cache[16].rps >= proxy16);
+  const ttfbAdded = stream[1].gateway.ttfbP50 - stream[1].direct.ttfbP50;
+  add("stream first byte p50 added over direct at c=1 <= 2 ms", round2(ttfbAdded), 2, ttfbAdded <= 2);
+  add("API peak RSS under the c=64 loads <= 200 MB", Math.round(rss), 200, rss <= 200);
+  return targets;
+}
+
+function round2(value) {
+  return Math.round(value * 100) / 100;
+}
+
+function printReport(report) {
+  const { machine: host } = report;
+  console.log(`\nllm-gateway benchmark, ${report.startedAt}`);
+  console.log(`machine: ${host.cpus} CPUs (${host.cpuModel}), ${host.memoryGb} GB RAM, ${host.os}, node ${host.node}`);
+  console.log(`each point: ${settings.warmupSeconds} s warm-up, then ${settings.repeats} x ${settings.seconds} s; latencies in ms; loopback; load generator, mock upstream, redis-server, API and workers share the machine\n`);
+  for (const line of formatTable(report.rows)) console.log(line);
+  for (const note of report.notes) console.log(`note: ${note}`);
+  console.log("\ntargets (issue 6), against figures of this run:");
+  for (const target of report.targets) console.log(`  ${target.met ? "met " : "MISS"}  ${target.target}: ${target.measured} (bound ${target.bound})`);
+  console.log("\nRedis round trips of one synchronous JSON request (cache miss), in order:");
+  for (const line of formatTrace(report.redisTrace.syncMiss)) console.log(line);
+  console.log("Redis round trips of one cache hit:");
+  for (const line of formatTrace(report.redisTrace.cacheHit)) console.log(line);
+  if (report.profile) for (const line of formatProfile(report.profile)) console.log(line);
+  console.log(`\ntotal bench time ${report.durationSeconds} s`);
+}
