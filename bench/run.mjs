@@ -11,9 +11,11 @@ import { measureHttp } from "./lib/load.mjs";
 import { measureJobDrain, measureSyncDrain, waitForDrain } from "./lib/jobs-throughput.mjs";
 import { readRss, startMockProcess, startReference } from "./lib/processes.mjs";
 import { profileGateway } from "./lib/profile-run.mjs";
-import { describeMachine, formatMarkdown, formatTable, row, writeResults } from "./lib/report.mjs";
+import { describeMachine, formatTable, row, writeResults } from "./lib/report.mjs";
 import { measureStream } from "./lib/stream-timing.mjs";
 import { traceOneRequest } from "./lib/redis-commands.mjs";
+import { formatProfile, formatTrace } from "./lib/trace-format.mjs";
+import { request } from "undici";
 
 const settings = {
   seconds: Number(process.env.BENCH_SECONDS ?? 3),

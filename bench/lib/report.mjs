@@ -67,7 +67,7 @@ export function formatMarkdown(rows) {
   return lines;
 }
 
-/** Writes bench/results/latest.json and a timestamped copy; returns both paths. */
+/** Writes bench/results/latest.json, a timestamped copy and latest.md (the table for the README). */
 export function writeResults(folder, results) {
   mkdirSync(folder, { recursive: true });
   const text = `${JSON.stringify(results, null, 2)}\n`;
@@ -76,5 +76,8 @@ export function writeResults(folder, results) {
   const copy = join(folder, `${stamp}.json`);
   writeFileSync(latest, text);
   writeFileSync(copy, text);
+  const { machine } = results;
+  const heading = `${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}, ${results.startedAt.slice(0, 10)}`;
+  writeFileSync(join(folder, "latest.md"), [`Machine: ${heading}.`, "", ...formatMarkdown(results.rows), ""].join("\n"));
   return { latest, copy };
 }

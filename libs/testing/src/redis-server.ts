@@ -11,6 +11,10 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop), for outage tests. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
   /** Stops and removes its folder. */
   destroy(): Promise<void>;
 }
@@ -65,6 +69,7 @@ export async function startRedisServer(options: { port?: number; extraArgs?: str
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
+    proc.kill("SIGCONT");
     await new Promise<void>((resolve) => {
       proc.once("exit", () => resolve());
       proc.kill("SIGTERM");
@@ -77,6 +82,8 @@ export async function startRedisServer(options: { port?: number; extraArgs?: str
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     async destroy() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

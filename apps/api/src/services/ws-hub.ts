@@ -1,0 +1,352 @@
+import type { RawData, WebSocket } from "ws";
+import { GatewayError, toGatewayError } from "@llmgw/errors";
+import { isEventId, isFinished, type JobEvent, type JobEventHub, type JobStore } from "@llmgw/jobs";
+import type { Logger } from "@llmgw/logger";
+import type { ClientAuthenticator, Principal } from "./client-auth.js";
+import { isTerminalEvent, readJobLog, toEventFrame } from "./job-event-frames.js";
+import type { JobService } from "./job-service.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import { parseClientFrame, type ClientFrame, type ClientRef } from "./ws-frames.js";
+
+export interface WsHubOptions {
+  /** A connection without a header key must send its `auth` frame within this. */
+  authTimeoutMs: number;
+  /** Every connection is pinged this often; one that has not answered the previous ping is dropped. */
+  heartbeatIntervalMs: number;
+  /** A connection with more unsent bytes than this when an event is due is a slow reader and is closed. */
+  maxBufferedBytes: number;
+  maxSubscriptionsPerConnection: number;
+  /** Frames of one connection received but not yet handled; more are refused with an error frame. */
+  maxPendingFrames: number;
+}
+
+export const defaultWsHubOptions: WsHubOptions = {
+  authTimeoutMs: 5_000,
+  heartbeatIntervalMs: 30_000,
+  maxBufferedBytes: 1024 * 1024,
+  maxSubscriptionsPerConnection: 1_000,
+  maxPendingFrames: 64,
+};
+
+export interface WsHubDeps {
+  jobs: JobService;
+  store: JobStore;
+  hub: JobEventHub;
+  authenticator: ClientAuthenticator;
+  /** Consumes one request of the key's limits per `create` frame; null when limits are off. */
+  limiter: RateLimiter | null;
+  logger: Logger;
+  connectionGauge?: { inc(): void; dec(): void };
+}
+
+/** Close codes: 4401 = authentication failed or missing (HTTP 401 in the 4000 range); 1013 = try again later. */
+export const CLOSE_UNAUTHENTICATED = 4401;
+export const CLOSE_SLOW_READER = 1013;
+const CLOSE_GOING_AWAY = 1001;
+/** After closing a slow reader, how long its backlog may still drain before the socket is destroyed. */
+const SLOW_READER_GRACE_MS = 2_000;
+
+interface Subscription {
+  stopped: boolean;
+  stopWatch: (() => void) | null;
+}
+
+interface Connection {
+  socket: WebSocket;
+  requestId: string;
+  principal: Principal | null;
+  /** Kept to re-check the key on each action frame: a revoked key stops working here too. */
+  apiKey: string | null;
+  alive: boolean;
+  closed: boolean;
+  subscriptions: Map<string, Subscription>;
+  /** Frames are handled one after another, so answers keep the order of the frames. */
+  work: Promise<void>;
+  pendingFrames: number;
+  authTimer: NodeJS.Timeout | null;
+}
+
+type Refs = { clientRef?: ClientRef; jobId?: string };
+
+/**
+ * The WebSocket side of CONTRACT section 6, without Fastify: each connection authenticates (by
+ * header or by a first `auth` frame), then creates, subscribes to, unsubscribes from and cancels
+ * jobs. Every subscription of every socket is fed by the process's one job event hub; a replay
+ * is paced by the socket, a live event is sent at once, and a socket whose backlog grows past
+ * the bound is closed rather than buffered without end. One timer pings all sockets.
+ */
+export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = {}) {
+  const options = { ...defaultWsHubOptions, ...overrides };
+  const connections = new Set<Connection>();
+  let slowReadersClosed = 0;
+
+  const heartbeat = setInterval(() => {
+    for (const connection of connections) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }, options.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  function send(connection: Connection, frame: object): boolean {
+    if (connection.closed || connection.socket.readyState !== connection.socket.OPEN) return false;
+    // Judged before this frame: one large result is fine, a backlog that keeps growing is not.
+    if (connection.socket.bufferedAmount > options.maxBufferedBytes) {
+      closeSlowReader(connection);
+      return false;
+    }
+    connection.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Resolves once everything sent so far has been handed to the OS (or the socket is gone). */
+  function flushed(connection: Connection): Promise<void> {
+    if (connection.closed || connection.socket.readyState !== connection.socket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => connection.socket.send("", { fin: true }, () => resolve()));
+  }
+
+  function sendError(connection: Connection, error: unknown, refs: Refs = {}) {
+    const gatewayError = toGatewayError(error);
+    if (gatewayError.status >= 500) {
+      deps.logger.error({ err: { message: gatewayError.message, code: gatewayError.code }, requestId: connection.requestId }, "websocket frame failed");
+    }
+    send(connection, {
+      type: "error",
+      error: gatewayError.toErrorObject(),
+      ...(refs.jobId !== undefined ? { job_id: refs.jobId } : {}),
+      ...(refs.clientRef !== undefined ? { client_ref: refs.clientRef } : {}),
+    });
+  }
+
+  function closeSlowReader(connection: Connection) {
+    if (connection.closed) return;
+    slowReadersClosed++;
+    deps.logger.warn({ requestId: connection.requestId, bufferedBytes: connection.socket.bufferedAmount }, "websocket slow reader closed");
+    stopAll(connection);
+    connection.closed = true;
+    connection.socket.close(CLOSE_SLOW_READER, "slow reader: too much unread data");
+    setTimeout(() => connection.socket.terminate(), SLOW_READER_GRACE_MS).unref();
+  }
+
+  function closeUnauthenticated(connection: Connection, message: string) {
+    sendError(connection, new GatewayError("invalid_api_key", { message }));
+    connection.closed = true;
+    stopAll(connection);
+    connection.socket.close(CLOSE_UNAUTHENTICATED, "authentication failed");
+  }
+
+  function stopSubscription(connection: Connection, jobId: string, subscription: Subscription) {
+    subscription.stopped = true;
+    subscription.stopWatch?.();
+    if (connection.subscriptions.get(jobId) === subscription) connection.subscriptions.delete(jobId);
+  }
+
+  function stopAll(connection: Connection) {
+    for (const [jobId, subscription] of connection.subscriptions) stopSubscription(connection, jobId, subscription);
+  }
+
+  /** Sends one event; ends the subscription after the job's final event. */
+  function deliver(connection: Connection, jobId: string, subscription: Subscription, event: JobEvent) {
+    if (subscription.stopped) return;
+    send(connection, toEventFrame(jobId, event));
+    if (isTerminalEvent(event)) stopSubscription(connection, jobId, subscription);
+  }
+
+  /**
+   * The log after `after`, paced by the socket, then live events from the hub. A job that had
+   * already finished when it was looked up ends with its log (even if `after` was its last event).
+   */
+  async function pump(connection: Connection, jobId: string, after: string | undefined, finished: boolean) {
+    connection.subscriptions.get(jobId)?.stopWatch?.();
+    const subscription: Subscription = { stopped: false, stopWatch: null };
+    connection.subscriptions.set(jobId, subscription);
+    try {
+      let lastId = after;
+      for await (const page of readJobLog(deps.store, jobId, after)) {
+        for (const event of page) {
+          if (subscription.stopped) return;
+          deliver(connection, jobId, subscription, event);
+          lastId = event.id;
+        }
+        await flushed(connection);
+      }
+      if (subscription.stopped) return;
+      if (finished) return stopSubscription(connection, jobId, subscription);
+      const stop = await deps.hub.watch(jobId, (event) => deliver(connection, jobId, subscription, event), { after: lastId });
+      subscription.stopWatch = stop;
+      // Unsubscribed, closed or ended while the watch was starting.
+      if (subscription.stopped) stop();
+    } catch (error) {
+      if (subscription.stopped) return;
+      stopSubscription(connection, jobId, subscription);
+      sendError(connection, error, { jobId });
+    }
+  }
+
+  /** The connection's principal, checked again now; null (and the connection closed) when the key no longer works. */
+  async function currentPrincipal(connection: Connection): Promise<Principal | null> {
+    if (connection.apiKey === null || connection.principal === null) return null;
+    const principal = await deps.authenticator.authenticate(connection.apiKey);
+    if (!principal) closeUnauthenticated(connection, "This API key is no longer valid.");
+    return (connection.principal = principal);
+  }
+
+  async function handleFrame(connection: Connection, frame: ClientFrame) {
+    const refs: Refs = { clientRef: frame.client_ref, jobId: "job_id" in frame ? frame.job_id : undefined };
+    if (frame.type === "auth") return authenticate(connection, frame.api_key, refs);
+    if (connection.principal === null) {
+      return sendError(connection, new GatewayError("invalid_api_key", { message: 'Authenticate first: send {"type":"auth","api_key":"KEY"}.' }), refs);
+    }
+    const principal = await currentPrincipal(connection);
+    if (!principal) return;
+    switch (frame.type) {
+      case "create":
+        return create(connection, principal, frame, refs);
+      case "subscribe": {
+        if (frame.after !== undefined && !isEventId(frame.after)) {
+          throw new GatewayError("invalid_request", { message: "Invalid value for 'after': an event id such as 1764201600000-0.", param: "after" });
+        }
+        const record = await deps.jobs.owned(principal, frame.job_id);
+        if (!connection.subscriptions.has(frame.job_id) && connection.subscriptions.size >= options.maxSubscriptionsPerConnection) {
+          throw new GatewayError("invalid_request", { message: `At most ${options.maxSubscriptionsPerConnection} subscriptions per connection.` });
+        }
+        void pump(connection, frame.job_id, frame.after, isFinished(record.status));
+        return;
+      }
+      case "unsubscribe": {
+        const subscription = connection.subscriptions.get(frame.job_id);
+        if (subscription) stopSubscription(connection, frame.job_id, subscription);
+        send(connection, ack("unsubscribe", refs));
+        return;
+      }
+      case "cancel":
+        await deps.jobs.cancel(principal, frame.job_id);
+        send(connection, ack("cancel", refs));
+        return;
+    }
+  }
+
+  async function authenticate(connection: Connection, apiKey: string, refs: Refs) {
+    if (connection.principal !== null) {
+      throw new GatewayError("invalid_request", { message: "This connection is already authenticated." });
+    }
+    const principal = await deps.authenticator.authenticate(apiKey);
+    if (connection.closed) return;
+    if (!principal) return closeUnauthenticated(connection, "Incorrect API key in the auth frame.");
+    if (connection.authTimer) clearTimeout(connection.authTimer);
+    connection.authTimer = null;
+    connection.principal = principal;
+    connection.apiKey = apiKey;
+    send(connection, ack("auth", refs));
+  }
+
+  async function create(connection: Connection, principal: Principal, frame: Extract<ClientFrame, { type: "create" }>, refs: Refs) {
+    if (deps.limiter) {
+      const decision = await deps.limiter.check(principal.keyId, { perMinute: principal.rateLimitPerMinute, perHour: principal.rateLimitPerHour });
+      if (!decision.allowed) {
+        throw new GatewayError("rate_limit_exceeded", {
+          message: `Rate limit reached: ${decision.limit} requests per ${decision.window} for this API key. Try again in ${decision.retryAfterSeconds ?? 1} s.`,
+        });
+      }
+    }
+    const { request, webhook, metadata } = frame;
+    const { job } = await deps.jobs.submit(
+      principal,
+      { request, ...(webhook !== undefined ? { webhook } : {}), ...(metadata !== undefined ? { metadata } : {}) },
+      { requestId: connection.requestId },
+    );
+    send(connection, { type: "job.created", job_id: job.id, client_ref: refs.clientRef ?? null });
+    void pump(connection, job.id, undefined, false);
+  }
+
+  function onMessage(connection: Connection, data: RawData, isBinary: boolean) {
+    connection.alive = true;
+    if (connection.closed) return;
+    const parsed = parseClientFrame(data, isBinary);
+    if (!parsed.ok) return sendError(connection, parsed.error, parsed);
+    const refs: Refs = { clientRef: parsed.frame.client_ref };
+    if (connection.pendingFrames >= options.maxPendingFrames) {
+      return sendError(connection, new GatewayError("rate_limit_exceeded", { message: "Too many frames in flight on this connection; wait for answers." }), refs);
+    }
+    connection.pendingFrames++;
+    connection.work = connection.work.then(async () => {
+      try {
+        if (!connection.closed) await handleFrame(connection, parsed.frame);
+      } catch (error) {
+        sendError(connection, error, { ...refs, jobId: "job_id" in parsed.frame ? parsed.frame.job_id : undefined });
+      } finally {
+        connection.pendingFrames--;
+      }
+    });
+  }
+
+  return {
+    /**
+     * Takes over an upgraded socket. `principal` and `apiKey` are set when the upgrade request
+     * carried a valid key; otherwise the first frame must authenticate.
+     */
+    accept(socket: WebSocket, auth: { principal: Principal | null; apiKey: string | null }, requestId: string) {
+      const connection: Connection = {
+        socket,
+        requestId,
+        principal: auth.principal,
+        apiKey: auth.principal ? auth.apiKey : null,
+        alive: true,
+        closed: false,
+        subscriptions: new Map(),
+        work: Promise.resolve(),
+        pendingFrames: 0,
+        authTimer: null,
+      };
+      connections.add(connection);
+      deps.connectionGauge?.inc();
+      if (!connection.principal) {
+        connection.authTimer = setTimeout(
+          () => closeUnauthenticated(connection, `No auth frame within ${options.authTimeoutMs} ms: send {"type":"auth","api_key":"KEY"} first.`),
+          options.authTimeoutMs,
+        );
+      }
+      socket.on("pong", () => (connection.alive = true));
+      socket.on("message", (data, isBinary) => onMessage(connection, data, isBinary));
+      socket.once("close", () => {
+        connection.closed = true;
+        if (connection.authTimer) clearTimeout(connection.authTimer);
+        stopAll(connection);
+        connections.delete(connection);
+        deps.connectionGauge?.dec();
+      });
+    },
+
+    /** Open connections, live subscriptions, and slow readers closed since start. */
+    stats() {
+      let subscriptions = 0;
+      for (const connection of connections) subscriptions += connection.subscriptions.size;
+      return { connections: connections.size, subscriptions, slowReadersClosed };
+    },
+
+    /** Stops the heartbeat and closes every socket (1001, going away). */
+    close() {
+      clearInterval(heartbeat);
+      for (const connection of connections) {
+        stopAll(connection);
+        connection.closed = true;
+        connection.socket.close(CLOSE_GOING_AWAY, "server shutting down");
+      }
+    },
+  };
+}
+
+export type WsHub = ReturnType<typeof createWsHub>;
+
+function ack(action: "auth" | "unsubscribe" | "cancel", refs: Refs) {
+  return {
+    type: "ack",
+    action,
+    ...(refs.jobId !== undefined ? { job_id: refs.jobId } : {}),
+    ...(refs.clientRef !== undefined ? { client_ref: refs.clientRef } : {}),
+  };
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, startMockUpstream, startRedisServer, type GatewayStack, type MockUpstream, type RedisServerHandle } from "@llmgw/testing";
+
+// A Redis of this test's own, stopped, restarted on the same port, and frozen.
+const CLIENT_KEY = `gw-outage${randomUUID().replace(/-/g, "")}`;
+
+let redis: RedisServerHandle;
+let mock: MockUpstream;
+let gateway: GatewayStack;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  mock = await startMockUpstream();
+  gateway = await startGateway({
+    workers: 1,
+    env: {
+      REDIS_URL: redis.url,
+      USE_DATABASE_AUTH: "false",
+      API_KEYS: CLIENT_KEY,
+      DEEPSEEK_API_KEY: "sk-outage-provider",
+      DEEPSEEK_BASE_URL: mock.url,
+      CACHE_ENABLED: "false",
+    },
+  });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await mock?.close();
+  await redis?.destroy();
+});
+
+const complete = () =>
+  fetch(`${gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: `hello ${randomUUID()}` }] }),
+  });
+
+async function timed(request: () => Promise<Response>) {
+  const started = performance.now();
+  const response = await request();
+  return { response, ms: performance.now() - started, body: await response.json() };
+}
+
+async function untilServed() {
+  for (;;) {
+    const response = await complete();
+    if (response.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("while Redis is away", () => {
+  it("serves before the outage", async () => {
+    expect((await complete()).status).toBe(200);
+  });
+
+  it("answers 503 within 2 s when Redis is stopped, says not ready, stays alive, and recovers without a restart", { timeout: 30_000 }, async () => {
+    await redis.stop();
+    const refused = await timed(complete);
+    expect(refused.response.status).toBe(503);
+    expect(refused.ms).toBeLessThan(2000);
+    expect(refused.body.error).toMatchObject({ code: "service_unavailable", type: "server_error" });
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+
+    await redis.start();
+    await untilServed();
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
+  });
+
+  it("answers 503 within 2 s when Redis is frozen, and recovers when it thaws", { timeout: 30_000 }, async () => {
+    redis.pause();
+    try {
+      const refused = await timed(complete);
+      expect(refused.response.status).toBe(503);
+      expect(refused.ms).toBeLessThan(2000);
+      const ready = await timed(() => fetch(`${gateway.url}/readyz`));
+      expect(ready.response.status).toBe(503);
+      expect(ready.ms).toBeLessThan(2000);
+    } finally {
+      redis.resume();
+    }
+    await untilServed();
+  });
+});
