@@ -2,6 +2,7 @@
 // has 1 ms buckets, too coarse for sub-millisecond differences, so every 2xx response time
 // (a float, in ms) is collected from its `response` events and the percentiles computed here.
 import autocannon from "autocannon";
+import { startCpuMeter } from "./cpu-meter.mjs";
 import { median, percentiles } from "./stats.mjs";
 
 /**
@@ -13,7 +14,9 @@ export async function measureHttp({ url, method = "POST", headers = {}, body, co
   const options = { url, method, headers: { "content-type": "application/json", ...headers }, body, connections };
   if (warmupSeconds > 0) await runOnce({ ...options, duration: warmupSeconds });
   const runs = [];
+  const meter = startCpuMeter();
   for (let index = 0; index < repeats; index++) runs.push(await runOnce({ ...options, duration: seconds }));
+  const cpu = meter.stop();
   const latencies = runs.flatMap((run) => run.latencies);
   const { p50, p99 } = percentiles(latencies);
   const rpsRuns = runs.map((run) => run.rps);
@@ -26,12 +29,15 @@ export async function measureHttp({ url, method = "POST", headers = {}, body, co
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
     statusCodes: mergeCounts(runs.map((run) => run.statusCodes)),
+    foreignCpu: cpu.foreignShare,
   };
 }
 
 /** Sends exactly `amount` requests at `connections` concurrency; resolves when all answered. */
 export async function sendBurst({ url, method = "POST", headers = {}, body, connections, amount }) {
-  return runOnce({ url, method, headers: { "content-type": "application/json", ...headers }, body, connections, amount });
+  const meter = startCpuMeter();
+  const result = await runOnce({ url, method, headers: { "content-type": "application/json", ...headers }, body, connections, amount });
+  return { ...result, foreignCpu: meter.stop().foreignShare };
 }
 
 function runOnce({ url, method, headers, body, connections, duration, amount }) {

@@ -1,6 +1,7 @@
 // Streaming latency, which autocannon cannot see: `concurrency` loops of SSE requests over one
 // undici pool, each timing the first event and the end of the stream.
 import { Pool } from "undici";
+import { startCpuMeter } from "./cpu-meter.mjs";
 import { median, percentiles } from "./stats.mjs";
 
 /**
@@ -14,7 +15,9 @@ export async function measureStream({ url, path, headers = {}, body, concurrency
   try {
     await runFor(warmupSeconds * 1000);
     const runs = [];
+    const meter = startCpuMeter();
     for (let index = 0; index < repeats; index++) runs.push(await runFor(seconds * 1000));
+    const cpu = meter.stop();
     const ttfb = percentiles(runs.flatMap((run) => run.ttfb));
     const total = percentiles(runs.flatMap((run) => run.total));
     return {
@@ -27,6 +30,7 @@ export async function measureStream({ url, path, headers = {}, body, concurrency
       requests: ttfb.count,
       events: median(runs.flatMap((run) => run.events)),
       failures: runs.reduce((sum, run) => sum + run.failures, 0),
+      foreignCpu: cpu.foreignShare,
     };
   } finally {
     await pool.close();

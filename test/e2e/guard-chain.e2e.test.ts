@@ -244,7 +244,9 @@ describe("keys: revocation across instances", () => {
     await Promise.all(
       [A, B].map((instance) => pollUntil(() => models(instance).then((r) => r.status), (status) => status === 401, 5000, `401 on instance ${instance}`)),
     );
-    expect(Date.now() - started).toBeLessThan(5000);
+    // The contract allows 5 s (the lookup cache's TTL is the backstop); the push over Redis makes it
+    // near-immediate, and a revocation that only waited for the TTL would take up to the full 5 s.
+    expect(Date.now() - started).toBeLessThan(2000);
     const refused = await complete(B, apiKey, ask("after revocation"));
     expect(refused.status).toBe(401);
     expect((await refused.json()).error.code).toBe("invalid_api_key");

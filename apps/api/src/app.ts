@@ -1,3 +1,4 @@
+import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { ApiContext } from "./context.js";
 import { clientAuthHook, decorateClientAuth } from "./plugins/client-auth.js";
@@ -10,8 +11,10 @@ import { requestIdFor } from "./plugins/request-id.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { chatCompletionRoutes } from "./routes/chat-completions/index.js";
 import { healthRoutes } from "./routes/health/index.js";
+import { jobRoutes } from "./routes/jobs/index.js";
 import { metricsRoutes } from "./routes/metrics/index.js";
 import { modelRoutes } from "./routes/models/index.js";
+import { webSocketRoutes } from "./routes/ws/index.js";
 
 /** The Fastify app: plugins, then routes, in one visible order. Tests drive it with `inject`. */
 export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
@@ -40,6 +43,14 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
   await openApiPlugin(app);
   decorateClientAuth(app);
   observeRequests(app, context.metrics);
+  // Before any route: it turns `websocket: true` routes into upgrade handlers. On close the hub says goodbye (1001).
+  await app.register(websocket, {
+    options: { maxPayload: context.config.maxBodyBytes },
+    preClose: (done) => {
+      context.wsHub.close();
+      done();
+    },
+  });
 
   await app.register(healthRoutes, context);
   await app.register(metricsRoutes, context.metrics);
@@ -53,9 +64,12 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
         scope.addHook("preHandler", clientAuthHook(context.authenticator));
         await scope.register(chatCompletionRoutes, context);
         await scope.register(modelRoutes, context);
+        await scope.register(jobRoutes, context);
       },
       { prefix },
     );
+    // Browsers cannot set headers on a WebSocket, so /ws authenticates by header or by its first frame.
+    await app.register(async (scope) => scope.register(webSocketRoutes, context), { prefix });
   }
   return app;
 }

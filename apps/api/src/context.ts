@@ -1,7 +1,7 @@
 import type { Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { createCompletionQueue, createJobEventHub, createJobStore, type UsageEntry } from "@llmgw/jobs";
+import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookQueue, type UsageEntry } from "@llmgw/jobs";
 import { createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
@@ -14,9 +14,18 @@ import { createRateLimiter } from "./services/rate-limiter.js";
 import { startUsageDrain } from "./services/usage-drain.js";
 import { createApiMetrics, QUEUE_STATES } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
+import { createCancelledJobHandler } from "./services/cancelled-jobs.js";
+import { createJobIdempotency } from "./services/job-idempotency.js";
+import { createJobService } from "./services/job-service.js";
+import { createWsHub, type WsHubOptions } from "./services/ws-hub.js";
+
+export interface ApiContextOptions {
+  /** WebSocket timings and bounds; tests shorten them. */
+  ws?: Partial<WsHubOptions>;
+}
 
 /** Everything the API's routes use, built once per process from the configuration. */
-export async function createApiContext(config: Config, logger: Logger) {
+export async function createApiContext(config: Config, logger: Logger, options: ApiContextOptions = {}) {
   const redis = createRedisConnection(config.redisUrl, "command", "api");
   const queueConnection = createRedisConnection(config.redisUrl, "queue", "api-queue");
   const subscriber = createRedisConnection(config.redisUrl, "subscriber", "api-events");
@@ -53,7 +62,17 @@ export async function createApiContext(config: Config, logger: Logger) {
         onError: (error, operation) => logger.warn({ err: { message: (error as Error).message }, operation }, "response cache unavailable"),
       })
     : null;
-  const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts });
+  const webhookQueue = createWebhookQueue(queueConnection, config.queuePrefix);
+  webhookQueue.on("error", () => {}); // a cancel still succeeds; the failure to enqueue is logged
+  const onCancelled = createCancelledJobHandler({ store, webhooks: webhookQueue, logger, recordUsage: (entry) => recordUsage(entry) });
+  const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts, onCancelled });
+  const jobs = createJobService({
+    store,
+    hub,
+    completions,
+    idempotency: createJobIdempotency({ redis, keys: store.keys }),
+    webhooks: { secretSet: config.webhookSecret !== undefined, allowPrivate: config.webhookAllowPrivate },
+  });
   const metrics = createApiMetrics({ readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES) });
   const usageDrain = startUsageDrain({
     redis: createRedisConnection(config.redisUrl, "subscriber", "api-usage"),
@@ -62,6 +81,27 @@ export async function createApiContext(config: Config, logger: Logger) {
     logger,
     onRecorded: (entry) => metrics.countUsage(entry),
   });
+  const wsHub = createWsHub(
+    {
+      jobs,
+      store,
+      hub,
+      authenticator,
+      limiter: config.rateLimitEnabled ? limiter : null,
+      logger,
+      connectionGauge: metrics.websocketConnections,
+    },
+    options.ws,
+  );
+
+  /** Usage the API sees itself (cache hits, cancels); the rest arrives from workers through the usage drain. */
+  function recordUsage(entry: UsageEntry) {
+    try {
+      if (usage.record(entry)) metrics.countUsage(entry);
+    } catch (error) {
+      logger.error({ err: { message: (error as Error).message } }, "could not record usage");
+    }
+  }
 
   return {
     config,
@@ -79,19 +119,16 @@ export async function createApiContext(config: Config, logger: Logger) {
     authenticator,
     keyRevocation,
     completions,
+    /** Asynchronous jobs: submit, read, cancel, list (routes/jobs and the WebSocket hub). */
+    jobs,
+    /** Every WebSocket connection of this process, fed by the one job event hub. */
+    wsHub,
     completionCache: createCompletionCache(responseCache),
     /** Prometheus metrics of this process; the WebSocket hub counts connections in `metrics.websocketConnections`. */
     metrics,
     /** Route-level hook: consumes one request of the caller's limits (empty when limits are off). */
     rateLimit: config.rateLimitEnabled ? [rateLimitHook(limiter)] : [],
-    /** Usage the API sees itself (cache hits); job usage arrives from workers through the usage drain. */
-    recordUsage(entry: UsageEntry) {
-      try {
-        if (usage.record(entry)) metrics.countUsage(entry);
-      } catch (error) {
-        logger.error({ err: { message: (error as Error).message } }, "could not record usage");
-      }
-    },
+    recordUsage,
     /** Warns once when the queue Redis may evict keys (BullMQ loses jobs then). */
     async checkRedisPolicy() {
       const policy = await readEvictionPolicy(redis).catch(() => undefined);
@@ -100,9 +137,11 @@ export async function createApiContext(config: Config, logger: Logger) {
       }
     },
     async close() {
+      wsHub.close();
       await usageDrain.stop();
       await keyRevocation.close();
       await queue.close().catch(() => {});
+      await webhookQueue.close().catch(() => {});
       await providers.close();
       authenticator.close?.();
       subscriber.disconnect();

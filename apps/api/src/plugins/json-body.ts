@@ -18,11 +18,12 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 /**
  * JSON bodies through Fastify's own safe parser (`__proto__` / `constructor.prototype` refused),
  * then a nesting bound: V8 parses any depth, but the recursive work after it (validation,
- * canonical cache keys, serialising) would overflow the stack and answer 500.
+ * canonical cache keys, serialising) would overflow the stack and answer 500. JSON is the only
+ * body the API reads: Fastify's default text/plain parser goes, so anything else answers 415.
  */
 export function jsonBodyParser(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("application/json");
+  app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     parse(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(error);

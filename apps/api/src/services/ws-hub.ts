@@ -92,21 +92,17 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
   }, options.heartbeatIntervalMs);
   heartbeat.unref();
 
-  function send(connection: Connection, frame: object): boolean {
-    if (connection.closed || connection.socket.readyState !== connection.socket.OPEN) return false;
+  /** Sends a frame; `written` runs once it has been handed to the OS, or at once when it was not sent. */
+  function send(connection: Connection, frame: object, written?: () => void): boolean {
+    const open = !connection.closed && connection.socket.readyState === connection.socket.OPEN;
     // Judged before this frame: one large result is fine, a backlog that keeps growing is not.
-    if (connection.socket.bufferedAmount > options.maxBufferedBytes) {
-      closeSlowReader(connection);
+    if (open && connection.socket.bufferedAmount > options.maxBufferedBytes) closeSlowReader(connection);
+    if (connection.closed || !open) {
+      written?.();
       return false;
     }
-    connection.socket.send(JSON.stringify(frame));
+    connection.socket.send(JSON.stringify(frame), written && (() => written()));
     return true;
-  }
-
-  /** Resolves once everything sent so far has been handed to the OS (or the socket is gone). */
-  function flushed(connection: Connection): Promise<void> {
-    if (connection.closed || connection.socket.readyState !== connection.socket.OPEN) return Promise.resolve();
-    return new Promise((resolve) => connection.socket.send("", { fin: true }, () => resolve()));
   }
 
   function sendError(connection: Connection, error: unknown, refs: Refs = {}) {
@@ -150,9 +146,9 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
   }
 
   /** Sends one event; ends the subscription after the job's final event. */
-  function deliver(connection: Connection, jobId: string, subscription: Subscription, event: JobEvent) {
-    if (subscription.stopped) return;
-    send(connection, toEventFrame(jobId, event));
+  function deliver(connection: Connection, jobId: string, subscription: Subscription, event: JobEvent, written?: () => void) {
+    if (subscription.stopped) return written?.();
+    send(connection, toEventFrame(jobId, event), written);
     if (isTerminalEvent(event)) stopSubscription(connection, jobId, subscription);
   }
 
@@ -161,18 +157,20 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
    * already finished when it was looked up ends with its log (even if `after` was its last event).
    */
   async function pump(connection: Connection, jobId: string, after: string | undefined, finished: boolean) {
-    connection.subscriptions.get(jobId)?.stopWatch?.();
+    const previous = connection.subscriptions.get(jobId);
+    if (previous) stopSubscription(connection, jobId, previous);
     const subscription: Subscription = { stopped: false, stopWatch: null };
     connection.subscriptions.set(jobId, subscription);
     try {
       let lastId = after;
       for await (const page of readJobLog(deps.store, jobId, after)) {
-        for (const event of page) {
-          if (subscription.stopped) return;
-          deliver(connection, jobId, subscription, event);
-          lastId = event.id;
-        }
-        await flushed(connection);
+        if (subscription.stopped) return;
+        const last = page[page.length - 1];
+        // The next page is read once this one has left: a replay never piles up in memory.
+        await new Promise<void>((resolve) => {
+          for (const event of page) deliver(connection, jobId, subscription, event, event === last ? resolve : undefined);
+        });
+        lastId = last.id;
       }
       if (subscription.stopped) return;
       if (finished) return stopSubscription(connection, jobId, subscription);
@@ -266,18 +264,19 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
   function onMessage(connection: Connection, data: RawData, isBinary: boolean) {
     connection.alive = true;
     if (connection.closed) return;
-    const parsed = parseClientFrame(data, isBinary);
-    if (!parsed.ok) return sendError(connection, parsed.error, parsed);
-    const refs: Refs = { clientRef: parsed.frame.client_ref };
     if (connection.pendingFrames >= options.maxPendingFrames) {
-      return sendError(connection, new GatewayError("rate_limit_exceeded", { message: "Too many frames in flight on this connection; wait for answers." }), refs);
+      const error = new GatewayError("rate_limit_exceeded", { message: "Too many frames in flight on this connection; wait for the answers." });
+      return sendError(connection, error);
     }
     connection.pendingFrames++;
     connection.work = connection.work.then(async () => {
+      const parsed = parseClientFrame(data, isBinary);
       try {
+        if (!parsed.ok) return sendError(connection, parsed.error, parsed);
         if (!connection.closed) await handleFrame(connection, parsed.frame);
       } catch (error) {
-        sendError(connection, error, { ...refs, jobId: "job_id" in parsed.frame ? parsed.frame.job_id : undefined });
+        const frame = parsed.ok ? parsed.frame : null;
+        sendError(connection, error, { clientRef: frame?.client_ref, jobId: frame && "job_id" in frame ? frame.job_id : undefined });
       } finally {
         connection.pendingFrames--;
       }

@@ -1,0 +1,122 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { GatewayError } from "@llmgw/errors";
+import { isEventId, isFinished, isJobId } from "@llmgw/jobs";
+import type { ApiContext } from "../../context.js";
+import { isIdempotencyKey } from "../../services/job-idempotency.js";
+import { writeJobEventStream } from "../../services/job-event-stream.js";
+import type { JobSubmission } from "../../services/job-service.js";
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, jobIdParamsSchema, jobSubmissionSchema } from "./schema.js";
+
+const tags = ["jobs"];
+
+/** Asynchronous jobs: submit, list, read, cancel, and their events as SSE. Every route sees only the caller's jobs. */
+export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
+  app.post(
+    "/jobs",
+    {
+      schema: {
+        body: jobSubmissionSchema,
+        tags,
+        summary: "Submit a chat completion as a job",
+        description:
+          "Answers 202 with the job and its Location. With an Idempotency-Key already used for the same body in the last 24 h, answers 200 with that job (header idempotent-replayed: true) and enqueues nothing; with a different body, 422.",
+      },
+      preHandler: context.rateLimit,
+    },
+    async (request, reply) => {
+      const { job, replayed } = await context.jobs.submit(request.principal, request.body as JobSubmission, {
+        requestId: request.id,
+        idempotencyKey: idempotencyKeyOf(request),
+      });
+      if (replayed) reply.header("idempotent-replayed", "true");
+      return reply
+        .code(replayed ? 200 : 202)
+        .header("location", `${request.url.split("?")[0]}/${job.id}`)
+        .header("x-job-id", job.id)
+        .send(job);
+    },
+  );
+
+  app.get("/jobs", { schema: { tags, summary: "List the caller's jobs, newest first" } }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    return context.jobs.list(request.principal, { limit: listLimit(query.limit), after: listCursor(query.after) });
+  });
+
+  app.get("/jobs/:id", { schema: { params: jobIdParamsSchema, tags, summary: "Read a job" } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const job = await context.jobs.get(request.principal, id);
+    reply.header("x-job-id", job.id);
+    return job;
+  });
+
+  app.post("/jobs/:id/cancel", { schema: { params: jobIdParamsSchema, tags, summary: "Cancel a queued or running job" } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const job = await context.jobs.cancel(request.principal, id);
+    reply.header("x-job-id", job.id);
+    return job;
+  });
+
+  app.get(
+    "/jobs/:id/events",
+    {
+      schema: {
+        params: jobIdParamsSchema,
+        tags,
+        summary: "The job's events as server-sent events",
+        description: "Resumable: send the last `id:` seen as the Last-Event-ID header (or `?after=`). Ends after the job's final event.",
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const after = resumeAfter(request);
+      const record = await context.jobs.owned(request.principal, id);
+      reply.header("x-job-id", id);
+      reply.hijack();
+      await writeJobEventStream(reply.raw, reply.getHeaders(), {
+        store: context.store,
+        hub: context.hub,
+        jobId: id,
+        after,
+        finished: isFinished(record.status),
+      });
+      return reply;
+    },
+  );
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = request.headers["idempotency-key"];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !isIdempotencyKey(value)) {
+    throw new GatewayError("invalid_request", {
+      message: "Invalid Idempotency-Key header: 1 to 255 printable ASCII characters without spaces.",
+    });
+  }
+  return value;
+}
+
+/** Last-Event-ID (what EventSource sends when it reconnects) wins over `?after=`. */
+function resumeAfter(request: FastifyRequest): string | undefined {
+  const header = request.headers["last-event-id"];
+  const value = typeof header === "string" && header !== "" ? header : (request.query as Record<string, unknown>).after;
+  if (value === undefined || value === "") return undefined;
+  if (!isEventId(value)) {
+    throw new GatewayError("invalid_request", { message: "Invalid Last-Event-ID / 'after': an event id such as 1764201600000-0.", param: "after" });
+  }
+  return value;
+}
+
+function listLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_LIST_LIMIT;
+  const limit = typeof value === "string" && /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+  if (!(limit >= 1 && limit <= MAX_LIST_LIMIT)) {
+    throw new GatewayError("invalid_request", { message: `Invalid value for 'limit': an integer from 1 to ${MAX_LIST_LIMIT}.`, param: "limit" });
+  }
+  return limit;
+}
+
+function listCursor(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isJobId(value)) throw new GatewayError("invalid_request", { message: "Invalid value for 'after': a job id.", param: "after" });
+  return value;
+}
