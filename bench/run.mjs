@@ -4,6 +4,7 @@
 // BENCH_WARMUP seconds (1), BENCH_BURST jobs per drain burst (2000), BENCH_PROFILE=0 skips
 // the profile. See bench/README.md.
 import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { freePort, startRedisServer } from "@llmgw/testing";
 import { startBenchGateway } from "./lib/gateway.mjs";
@@ -40,7 +41,7 @@ const point = { seconds: settings.seconds, repeats: settings.repeats, warmupSeco
 const log = (message) => console.error(`[bench] ${message}`);
 
 const startedAt = new Date().toISOString();
-const machine = describeMachine();
+const machine = { ...describeMachine(), loadAverageAtStart: loadavg().map((value) => Number(value.toFixed(2))) };
 const rows = [];
 const notes = [];
 const results = { startedAt, machine, settings, rows, notes };
@@ -113,8 +114,8 @@ async function streamPoints(api, upstream) {
     stream[connections] = { direct: directStream, gateway: viaGateway };
     const note = (result) => `${result.events} events, 5 ms apart${result.failures ? `, ${result.failures} failed` : ""}`;
     const rss = readRss(gateway.api.pid).peakMb;
-    rows.push(row({ scenario: "upstream direct stream: first byte", concurrency: connections, rps: directStream.rps, p50: directStream.ttfbP50, p99: directStream.ttfbP99, note: note(directStream) }));
-    rows.push(row({ scenario: "gateway stream: first byte", concurrency: connections, rps: viaGateway.rps, p50: viaGateway.ttfbP50, p99: viaGateway.ttfbP99, added: viaGateway.ttfbP50 - directStream.ttfbP50, apiPeakRssMb: rss, note: note(viaGateway) }));
+    rows.push(row({ scenario: "upstream direct stream: first byte", concurrency: connections, rps: directStream.rps, p50: directStream.ttfbP50, p99: directStream.ttfbP99, note: note(directStream), foreignCpu: directStream.foreignCpu }));
+    rows.push(row({ scenario: "gateway stream: first byte", concurrency: connections, rps: viaGateway.rps, p50: viaGateway.ttfbP50, p99: viaGateway.ttfbP99, added: viaGateway.ttfbP50 - directStream.ttfbP50, apiPeakRssMb: rss, note: note(viaGateway), foreignCpu: viaGateway.foreignCpu }));
     rows.push(row({ scenario: "upstream direct stream: total", concurrency: connections, rps: directStream.rps, p50: directStream.totalP50, p99: directStream.totalP99 }));
     rows.push(row({ scenario: "gateway stream: total", concurrency: connections, rps: viaGateway.rps, p50: viaGateway.totalP50, p99: viaGateway.totalP99, added: viaGateway.totalP50 - directStream.totalP50, apiPeakRssMb: rss }));
   }
@@ -143,7 +144,7 @@ async function jobPoints(stack, apiRss) {
       ? await measureJobDrain({ queue: stack.queue, url: jobsUrl, headers: auth, body: jobBody, amount: settings.burst })
       : await measureSyncDrain({ url: `${stack.url}/v1/chat/completions`, headers: auth, body: uniqueJson, amount: settings.burst });
     const how = hasJobs ? "queued while paused, then drained" : "sync requests, 128 in flight";
-    rows.push(row({ scenario: `jobs completed/s, ${workers} worker${workers > 1 ? "s" : ""}`, concurrency: null, rps: drain.jobsPerSecond, apiPeakRssMb: apiRss(), note: `${drain.jobs} jobs in ${drain.seconds.toFixed(2)} s (${how})${drain.drained ? "" : ", NOT drained"}` }));
+    rows.push(row({ scenario: `jobs completed/s, ${workers} worker${workers > 1 ? "s" : ""}`, concurrency: null, rps: drain.jobsPerSecond, apiPeakRssMb: apiRss(), foreignCpu: drain.foreignCpu, note: `${drain.jobs} jobs in ${drain.seconds.toFixed(2)} s (${how})${drain.drained ? "" : ", NOT drained"}` }));
   }
 }
 
@@ -234,6 +235,8 @@ function printReport(report) {
   console.log(`each point: ${settings.warmupSeconds} s warm-up, then ${settings.repeats} x ${settings.seconds} s; latencies in ms; loopback; load generator, mock upstream, redis-server, API and workers share the machine\n`);
   for (const line of formatTable(report.rows)) console.log(line);
   for (const note of report.notes) console.log(`note: ${note}`);
+  const noisy = report.rows.filter((entry) => entry.foreignCpuShare >= 0.03).length;
+  if (noisy > 0) console.log(`WARNING: ${noisy} points ran while other processes used the CPU (NOISY): rerun on a quiet machine to compare.`);
   console.log("\ntargets (issue 6), against figures of this run:");
   for (const target of report.targets) console.log(`  ${target.met ? "met " : "MISS"}  ${target.target}: ${target.measured} (bound ${target.bound})`);
   console.log("\nRedis round trips of one synchronous JSON request (cache miss), in order:");

@@ -1,5 +1,6 @@
 // Jobs completed per second: a burst of N jobs queued while the queue is paused, then the time
 // the workers take to finish all of them once it resumes.
+import { startCpuMeter } from "./cpu-meter.mjs";
 import { sendBurst } from "./load.mjs";
 
 const OPEN_STATES = ["wait", "paused", "active", "delayed", "prioritized"];
@@ -28,16 +29,17 @@ export async function measureJobDrain({ queue, url, headers, body, amount }) {
   } finally {
     await queue.resume();
   }
+  const meter = startCpuMeter();
   const start = performance.now();
   const drained = await waitForDrain(queue);
   const seconds = (performance.now() - start) / 1000;
   const jobs = submitted.latencies.length;
-  return { jobs, seconds, jobsPerSecond: jobs / seconds, drained };
+  return { jobs, seconds, jobsPerSecond: jobs / seconds, drained, foreignCpu: meter.stop().foreignShare };
 }
 
 /** Without a jobs route: `amount` synchronous requests, 128 at a time; their rate is the jobs' rate. */
 export async function measureSyncDrain({ url, headers, body, amount }) {
   const result = await sendBurst({ url, headers, body, connections: 128, amount });
   const jobs = result.latencies.length;
-  return { jobs, seconds: result.seconds, jobsPerSecond: jobs / result.seconds, drained: true };
+  return { jobs, seconds: result.seconds, jobsPerSecond: jobs / result.seconds, drained: true, foreignCpu: result.foreignCpu };
 }

@@ -19,7 +19,7 @@ export function describeMachine() {
 const round = (value, digits) => (value === null || value === undefined || Number.isNaN(value) ? null : Number(value.toFixed(digits)));
 
 /** A table row; `added` is the p50 minus the direct upstream's p50 at the same concurrency. */
-export function row({ scenario, concurrency, rps, p50 = null, p99 = null, added = null, apiPeakRssMb = null, note = "" }) {
+export function row({ scenario, concurrency, rps, p50 = null, p99 = null, added = null, apiPeakRssMb = null, note = "", foreignCpu = null }) {
   return {
     scenario,
     concurrency,
@@ -28,8 +28,14 @@ export function row({ scenario, concurrency, rps, p50 = null, p99 = null, added 
     p99Ms: round(p99, 2),
     addedP50Ms: round(added, 2),
     apiPeakRssMb: round(apiPeakRssMb, 0),
-    note,
+    note: [note, busyNote(foreignCpu)].filter(Boolean).join(", "),
+    foreignCpuShare: round(foreignCpu, 3),
   };
+}
+
+/** Flags a point during which other processes used a noticeable share of the CPUs. */
+function busyNote(share) {
+  return share !== null && share >= 0.03 ? `NOISY: ${Math.round(share * 100)}% of CPU used outside the bench` : "";
 }
 
 /** The rows as an aligned text table. */

@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { loremWords, startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+
+// SIGTERM reaches the API while it streams an answer: the stream ends complete, then the process exits 0.
+const CLIENT_KEY = `gw-shutdown${randomUUID().replace(/-/g, "")}`;
+const WORDS = 30;
+
+let mock: MockUpstream;
+let gateway: GatewayStack;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  gateway = await startGateway({
+    workers: 1,
+    env: {
+      REDIS_URL: inject("redisUrl"),
+      QUEUE_PREFIX: `e2e-shutdown-${randomUUID()}`,
+      USE_DATABASE_AUTH: "false",
+      API_KEYS: CLIENT_KEY,
+      DEEPSEEK_API_KEY: "sk-shutdown-provider",
+      DEEPSEEK_BASE_URL: mock.url,
+      RATE_LIMIT_ENABLED: "false",
+      CACHE_ENABLED: "false",
+    },
+  });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await mock?.close();
+});
+
+/** The `data:` payloads of SSE text, in order. */
+function sseData(text: string): string[] {
+  return text
+    .split("\n\n")
+    .filter((event) => event.startsWith("data: "))
+    .map((event) => event.slice("data: ".length));
+}
+
+describe("graceful API shutdown", () => {
+  it("finishes an in-flight SSE stream after SIGTERM, refuses new connections, and exits 0", async () => {
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "deepseek-chat",
+        stream: true,
+        messages: [{ role: "user", content: `Tell me slowly [[mock:words=${WORDS},chunk_delay=50]]` }],
+      }),
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    // In flight: the first chunk has arrived, many more are still to come.
+    while (!text.includes("\n\n")) text += (await reader.read()).value ?? "";
+
+    const signalledAt = Date.now();
+    gateway.api.child.kill("SIGTERM");
+    await gateway.api.waitForLine(/api stopping/);
+    // No new connections once it is closing (the stream's own connection stays open).
+    await vi.waitFor(() => expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow(), { timeout: 5000, interval: 50 });
+
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const streamEndedAt = Date.now();
+    const events = sseData(text);
+    expect(events.at(-1)).toBe("[DONE]");
+    const content = events
+      .slice(0, -1)
+      .map((data) => (JSON.parse(data) as { choices: { delta?: { content?: string | null } }[] }).choices[0]?.delta?.content ?? "")
+      .join("");
+    expect(content).toBe(loremWords(WORDS));
+    // The stream really was cut in the middle by the signal, not already over.
+    expect(streamEndedAt - signalledAt).toBeGreaterThan(200);
+
+    expect(await gateway.api.exited).toBe(0);
+    expect(gateway.api.lines.some((line) => line.includes('"msg":"api stopped"'))).toBe(true);
+  });
+});
