@@ -40,7 +40,13 @@ function sseData(text: string): string[] {
 }
 
 describe("graceful API shutdown", () => {
-  it("finishes an in-flight SSE stream after SIGTERM, refuses new connections, and exits 0", async () => {
+  it("finishes an in-flight SSE stream and JSON call after SIGTERM, refuses new connections, and exits 0", async () => {
+    // A synchronous JSON call whose upstream answers only after a second.
+    const pending = fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: "Answer late [[mock:delay=1000]]" }] }),
+    });
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
@@ -55,6 +61,7 @@ describe("graceful API shutdown", () => {
     let text = "";
     // In flight: the first chunk has arrived, many more are still to come.
     while (!text.includes("\n\n")) text += (await reader.read()).value ?? "";
+    await mock.waitForCalls(2);
 
     const signalledAt = Date.now();
     gateway.api.child.kill("SIGTERM");
@@ -68,6 +75,11 @@ describe("graceful API shutdown", () => {
       text += value;
     }
     const streamEndedAt = Date.now();
+    const late = await pending;
+    expect(late.status).toBe(200);
+    expect(((await late.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content).toBe(
+      "Echo: Answer late [[mock:delay=1000]]",
+    );
     const events = sseData(text);
     expect(events.at(-1)).toBe("[DONE]");
     const content = events
@@ -79,6 +91,8 @@ describe("graceful API shutdown", () => {
     expect(streamEndedAt - signalledAt).toBeGreaterThan(200);
 
     expect(await gateway.api.exited).toBe(0);
+    // Promptly: the stream's keep-alive connection does not hold the exit open once it is idle.
+    expect(Date.now() - streamEndedAt).toBeLessThan(2000);
     expect(gateway.api.lines.some((line) => line.includes('"msg":"api stopped"'))).toBe(true);
   });
 });

@@ -125,3 +125,35 @@ describe("a worker asked to stop (SIGTERM)", () => {
     expect(other.child.exitCode).toBeNull();
   });
 });
+
+describe("a job whose workers keep dying", () => {
+  it("ends failed with a clear error after too many stalls, and its waiters are told", { timeout: 90_000 }, async () => {
+    const tag = randomUUID();
+    const alive = () => gateway.workers.filter((worker) => worker.child.exitCode === null && worker.child.signalCode === null);
+    expect(alive()).toHaveLength(1);
+    // Long enough that no try can finish; the sync caller times out and the job goes on.
+    const response = await post(`${tag} [[mock:words=300,chunk_delay=100]]`);
+    const jobId = response.headers.get("x-job-id")!;
+    const startedAttempts = async () =>
+      (await store.readEventsAfter(jobId)).filter((event) => event.type === "job.started").length;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      while ((await startedAttempts()) < attempt) await new Promise((resolve) => setTimeout(resolve, 50));
+      const [current] = alive();
+      await gateway.addWorker();
+      await current.stop("SIGKILL");
+    }
+    const record = await waitForStatus(jobId, "failed", 30_000);
+    expect(record.failure).toEqual({
+      status: 502,
+      error: {
+        message: "The job's worker stopped responding too many times; the job was given up.",
+        type: "upstream_error",
+        param: null,
+        code: "upstream_error",
+      },
+    });
+    const events = await store.readEventsAfter(jobId);
+    expect(events.at(-1)?.type).toBe("job.failed");
+    expect(callsWith(tag)).toBe(3);
+  });
+});

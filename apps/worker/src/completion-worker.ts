@@ -33,8 +33,9 @@ export function createCompletionWorker(deps: ProcessDeps, options: CompletionWor
   );
   worker.on("failed", (job, error) => {
     if (!job || !/stalled/i.test(error.message)) return;
+    const data = job.data;
     void deps.store
-      .fail(job.data.jobId, undefined, {
+      .fail(data.jobId, undefined, {
         status: 502,
         error: {
           message: "The job's worker stopped responding too many times; the job was given up.",
@@ -43,6 +44,8 @@ export function createCompletionWorker(deps: ProcessDeps, options: CompletionWor
           code: "upstream_error",
         },
       })
+      // Ended here and nowhere else: its usage entry and webhook, like any failed job.
+      .then((ended) => (ended ? deps.onFailed(data, 502, Date.now() - job.timestamp) : undefined))
       .catch((storeError) => deps.logger.error({ err: storeError, jobId: job.id }, "could not record a stalled job"));
   });
   worker.on("error", (error) => deps.logger.error({ err: { message: error.message } }, "worker connection error"));

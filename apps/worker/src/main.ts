@@ -1,11 +1,12 @@
 import { ConfigError, loadConfig, loadDotEnv } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { appendUsage, createJobStore, type CompletionJobData } from "@llmgw/jobs";
+import { appendUsage, createJobStore, createWebhookQueue, enqueueWebhook, type CompletionJobData } from "@llmgw/jobs";
 import { createProviderRegistry, type ChatCompletion } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
 import { subscribeToCancels } from "./cancel-subscriber.js";
+import { createWebhookWorker } from "./webhook-worker.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 
@@ -43,6 +44,24 @@ async function main() {
       createdAt: Date.now(),
     });
 
+  // Jobs that asked for a webhook get one delivery job when they end here (cancels are enqueued by the API).
+  const webhookQueue = createWebhookQueue(commands, config.queuePrefix);
+  const announceEnd = async (data: CompletionJobData) => {
+    if (!data.webhook) return;
+    await enqueueWebhook(webhookQueue, data.jobId).catch((error: Error) =>
+      logger.error({ err: { message: error.message }, jobId: data.jobId }, "could not enqueue the job's webhook"),
+    );
+  };
+  // Deliveries need the signing secret; without it they wait in the queue for a worker that has it.
+  const webhookConnection = config.webhookSecret ? createRedisConnection(config.redisUrl, "worker", "worker-webhooks") : null;
+  const webhookWorker =
+    webhookConnection && config.webhookSecret
+      ? createWebhookWorker(
+          { store, secret: config.webhookSecret, allowPrivate: config.webhookAllowPrivate, logger },
+          { connection: webhookConnection, prefix: config.queuePrefix, concurrency: 16 },
+        )
+      : null;
+
   const metrics = createWorkerMetrics();
   const worker = createCompletionWorker(
     {
@@ -52,12 +71,18 @@ async function main() {
       logger,
       maxAttempts: config.jobAttempts,
       timeouts: { firstByteMs: config.firstByteTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.jobTimeoutMs },
-      onSucceeded: async (data, result, latencyMs) => {
+      beforeComplete: async (data, result) => {
         // Only a complete answer is worth replaying: every choice ended with a finish reason.
         if (cache && data.cacheKey && result.choices.every((choice) => choice.finish_reason)) await cache.set(data.cacheKey, result);
+      },
+      onSucceeded: async (data, result, latencyMs) => {
+        await announceEnd(data);
         await usage(data, 200, result, latencyMs);
       },
-      onFailed: (data, status, latencyMs) => usage(data, status, null, latencyMs),
+      onFailed: async (data, status, latencyMs) => {
+        await announceEnd(data);
+        await usage(data, status, null, latencyMs);
+      },
     },
     { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs },
   );
@@ -83,12 +108,15 @@ async function main() {
     logger.info({ signal }, "worker stopping: no new jobs, finishing the ones in flight");
     // worker.close() waits for in-flight jobs; BullMQ hands unfinished ones to others if we are killed.
     await worker.close();
+    await webhookWorker?.close();
+    await webhookQueue.close().catch(() => {});
     await metricsServer?.close();
     await registry.close();
     subscriber.disconnect();
     cacheRedis?.disconnect();
     commands.disconnect();
     connection.disconnect();
+    webhookConnection?.disconnect();
     logger.info("worker stopped");
     process.exit(0);
   };

@@ -12,7 +12,12 @@ export interface ProcessDeps {
   logger: Logger;
   maxAttempts: number;
   timeouts: { firstByteMs: number; idleMs: number; totalMs: number };
-  /** After the job's one completed event was written: cache, usage. Failures here never fail the job. */
+  /**
+   * Before the job's completed event is written: what must be in place once waiters see the answer
+   * (the response cache, so an identical request sent right after it is a hit). Failures never fail the job.
+   */
+  beforeComplete?(data: CompletionJobData, result: ChatCompletion): Promise<void>;
+  /** After the job's one completed event was written: usage, webhook. Failures here never fail the job. */
   onSucceeded(data: CompletionJobData, result: ChatCompletion, latencyMs: number): Promise<void>;
   onFailed(data: CompletionJobData, status: number, latencyMs: number): Promise<void>;
   /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
@@ -61,6 +66,7 @@ export async function processCompletionJob(
       result = await provider.createChatCompletion(data.request, { signal: controller.signal });
     }
     deadlines.clear();
+    await deps.beforeComplete?.(data, result).catch((error) => log.warn({ err: error }, "before-complete hook failed"));
     if (!(await deps.store.complete(data.jobId, attempt, result))) throw new JobLost();
     metrics?.succeeded(result, Date.now() - job.timestamp);
     await deps.onSucceeded(data, result, Date.now() - job.timestamp).catch((error) => log.warn({ err: error }, "after-success hook failed"));
