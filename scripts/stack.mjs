@@ -73,8 +73,8 @@ export function runProcesses({ env, workers, redisChild }) {
   const children = new Set();
   let stopping = false;
 
-  function launch(name, script, onExit) {
-    const child = spawn(process.execPath, [join(root, script)], { env, stdio: "inherit" });
+  function launch(name, script, onExit, extraEnv = {}) {
+    const child = spawn(process.execPath, [join(root, script)], { env: { ...env, ...extraEnv }, stdio: "inherit" });
     children.add(child);
     child.on("exit", (code, signal) => {
       children.delete(child);
@@ -83,11 +83,15 @@ export function runProcesses({ env, workers, redisChild }) {
     return child;
   }
 
+  // Each worker serves /metrics on a port of its own: WORKER_METRICS_PORT, +1, +2… (0 stays "any free port").
+  const metricsBase = Number(env.WORKER_METRICS_PORT ?? 9464);
   function startWorker(index) {
-    launch(`worker ${index}`, "apps/worker/dist/main.js", (code, signal) => {
+    const metricsPort = String(metricsBase === 0 ? 0 : metricsBase + index - 1);
+    const onExit = (code, signal) => {
       say(`worker ${index} exited (${signal ?? code}); starting it again in 1 s`);
       setTimeout(() => !stopping && startWorker(index), 1000);
-    });
+    };
+    launch(`worker ${index}`, "apps/worker/dist/main.js", onExit, { WORKER_METRICS_PORT: metricsPort });
   }
 
   async function stopAll(exitCode) {

@@ -32,7 +32,7 @@ export async function startBenchGateway({ redisUrl, upstreamUrl, prefix, clientK
     ...extraEnv,
   };
   const url = `http://127.0.0.1:${port}`;
-  const queueRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queueRedis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: "bench:queue" });
   const queue = new Queue("completions", { connection: queueRedis, prefix });
   const api = spawnNode("api", `${repoRoot}apps/api/dist/main.js`, env, nodeArgs("api"));
   const workerProcesses = [];

@@ -26,50 +26,79 @@ export function perRequest(stats, requests) {
 
 /**
  * Runs `send()` (one request) under MONITOR and returns each command issued by a client
- * (not from inside a script) as { connection, command, detail, luaCalls }, in order, where
+ * (not from inside a script) as { atMs, connection, command, detail, luaCalls }, in order, where
  * `luaCalls` lists the commands the script ran inside Redis.
  */
-export async function traceOneRequest(redisUrl, send) {
+export async function traceOneRequest(redisUrl, send, settle = async () => {}) {
   const names = await scriptNames();
-  const admin = new Redis(redisUrl);
+  const admin = new Redis(redisUrl, { connectionName: "bench:monitor" });
+  // Connected before MONITOR starts, so its own hello does not show in the trace.
+  const marker = new Redis(redisUrl, { connectionName: "bench:marker" });
+  await marker.ping();
   const monitor = await admin.monitor();
   const entries = [];
-  monitor.on("monitor", (_time, args, source) => entries.push({ args, source }));
+  monitor.on("monitor", (time, args, source) => entries.push({ time: Number(time), args, source }));
   try {
+    // Marks in the timeline: PINGs from a connection of ours, a round trip's half off.
+    await marker.ping("trace-mark:the client sends the request");
     await send();
+    await marker.ping("trace-mark:the client has the whole answer");
+    // The worker finishes its bookkeeping after the caller has the answer.
+    await settle();
     // MONITOR lines trail the replies a little; a PING from here marks the end of the trace.
-    const marker = new Redis(redisUrl);
     await marker.ping(`trace-end-${Date.now()}`);
     const deadline = Date.now() + 2000;
     while (!entries.some((entry) => String(entry.args[0]).toLowerCase() === "ping" && String(entry.args[1]).startsWith("trace-end")) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const clients = await marker.client("LIST");
-    marker.disconnect();
     const connectionOf = new Map();
     for (const line of String(clients).split("\n")) {
       const addr = /addr=(\S+)/.exec(line)?.[1];
       const name = /name=(\S*)/.exec(line)?.[1];
-      if (addr) connectionOf.set(addr, name || addr);
+      if (addr) connectionOf.set(addr, connectionLabel(name, addr));
     }
     const trace = [];
-    for (const { args, source } of entries) {
+    // The bench's own commands (and what its scripts run) are not the gateway's.
+    let skipping = false;
+    let firstTime;
+    for (const { time, args, source } of entries) {
       const command = String(args[0]).toLowerCase();
       if (command === "ping" && String(args[1]).startsWith("trace-end")) break;
       if (source === "lua") {
-        trace.at(-1)?.luaCalls.push(command);
+        if (!skipping) trace.at(-1)?.luaCalls.push(command);
         continue;
       }
+      const connection = connectionOf.get(source) ?? source;
+      if (command === "ping" && String(args[1]).startsWith("trace-mark:")) {
+        firstTime ??= time;
+        trace.push({ atMs: Math.round((time - firstTime) * 100_000) / 100, connection: "(bench)", command: "--", detail: String(args[1]).slice(11), luaCalls: [] });
+        skipping = true;
+        continue;
+      }
+      skipping = connection.startsWith("bench:");
+      if (skipping) continue;
       let detail = "";
       if (command === "evalsha" || command === "eval") detail = names.get(String(args[1])) ?? `script ${String(args[1]).slice(0, 8)}`;
       else if (args[1] !== undefined) detail = shorten(String(args[1]));
-      trace.push({ connection: connectionOf.get(source) ?? source, command, detail, luaCalls: [] });
+      firstTime ??= time;
+      // MONITOR stamps each command when Redis runs it (seconds, microsecond resolution).
+      trace.push({ atMs: Math.round((time - firstTime) * 100_000) / 100, connection, command, detail, luaCalls: [] });
     }
     return trace;
   } finally {
+    marker.disconnect();
     monitor.disconnect();
     admin.disconnect();
   }
+}
+
+/** BullMQ names a worker's blocking connection `<prefix>:<base64 of the queue name>`. */
+function connectionLabel(name, addr) {
+  if (!name) return addr;
+  if (name.startsWith("llmgw:") || name.startsWith("bench:")) return name;
+  const bullmq = /:([A-Za-z0-9+/]+=*)$/.exec(name);
+  return bullmq ? `bullmq-blocking:${Buffer.from(bullmq[1], "base64").toString()}` : name;
 }
 
 function shorten(text) {

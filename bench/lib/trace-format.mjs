@@ -6,7 +6,7 @@ export function formatTrace(trace) {
   const width = Math.max(0, ...trace.map((entry) => entry.connection.length));
   return trace.map((entry, index) => {
     const inside = entry.luaCalls.length ? `  [in Lua: ${summariseCalls(entry.luaCalls)}]` : "";
-    return `  ${String(index + 1).padStart(2)}. ${entry.connection.padEnd(width)}  ${entry.command} ${entry.detail}${inside}`;
+    return `  ${String(index + 1).padStart(2)}. ${entry.atMs.toFixed(2).padStart(6)} ms  ${entry.connection.padEnd(width)}  ${entry.command} ${entry.detail}${inside}`;
   });
 }
 

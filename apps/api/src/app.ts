@@ -54,7 +54,7 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, context);
   await app.register(metricsRoutes, context.metrics);
-  await app.register(queueDashboard, { queues: [context.queue], adminToken: context.config.adminToken });
+  await app.register(queueDashboard, { queues: [context.queue, context.webhookQueue], adminToken: context.config.adminToken });
   await app.register(adminRoutes, context);
 
   // Client routes exist under /v1 (OpenAI SDK convention) and /api/v1 (the original service's paths).

@@ -115,6 +115,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     store,
     hub,
     queue,
+    /** Webhook deliveries (the queue dashboard shows it beside the completions queue). */
+    webhookQueue,
     providers,
     authenticator,
     keyRevocation,

@@ -250,7 +250,7 @@ describe("admin API keys", () => {
       api_key: expect.stringMatching(/^gw-[0-9A-Za-z]{32}$/),
     });
 
-    const defaults = await createKey({ user_id: userId, key_name: "defaults" });
+    const defaults = await createKey({ user_id: userId, key_name: "defaults", rate_limit_per_hour: null, models: null });
     expect(defaults.statusCode).toBe(201);
     const { api_key: secondKey, ...secondRecord } = defaults.json();
     expect(secondRecord).toMatchObject({ rate_limit_per_minute: null, rate_limit_per_hour: null, models: null, expires_at: null });
@@ -279,7 +279,10 @@ describe("admin API keys", () => {
     [{ user_id: "USER", key_name: "k", expires_at: 1_000 }, invalid("'expires_at' must be in the future.", "expires_at")],
     [{ user_id: "USER", key_name: "k", expires_at: Date.now() + 60_000 }, invalid("'expires_at' must be a unix time in seconds, not milliseconds.", "expires_at")],
   ])("answers 400 for the body %j", async (payload, body) => {
-    const response = await createKey({ ...payload, ...(payload.user_id === "USER" ? { user_id: userId } : {}) });
+    // "USER" stands for the user created above, whose id is only known at run time.
+    const sent: Record<string, unknown> = { ...payload };
+    if (sent.user_id === "USER") sent.user_id = userId;
+    const response = await createKey(sent);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual(body);
   });

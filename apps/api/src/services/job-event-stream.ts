@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { GatewayError, toGatewayError } from "@llmgw/errors";
 import type { JobEvent, JobEventHub, JobStore } from "@llmgw/jobs";
+import { toHttpError } from "../plugins/error-handler.js";
 import { isTerminalEvent, readJobLog, toEventFrame } from "./job-event-frames.js";
 import { followJob } from "./job-follower.js";
 import { openSse, type SseWriter } from "./sse-writer.js";
@@ -51,7 +51,7 @@ export async function writeJobEventStream(raw: ServerResponse, headers: Record<s
     }
   } catch (error) {
     // The status line has gone out: the error travels as an event of its own.
-    const gatewayError = error instanceof GatewayError ? error : toGatewayError(error);
+    const gatewayError = toHttpError(error instanceof Error ? error : new Error(String(error)));
     await sse.sendRaw(`event: error\ndata: ${JSON.stringify({ type: "error", error: gatewayError.toErrorObject(), job_id: jobId })}`);
   } finally {
     clearInterval(keepAlive);

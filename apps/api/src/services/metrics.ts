@@ -114,6 +114,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
     /** The open WebSocket count: the WebSocket hub calls inc() on open and dec() on close. */
     websocketConnections,
 
+    /** One finished answer: request count and latency, plus cache result and 429s. */
     observeRequest(request: ObservedRequest) {
       const labels = { route: request.route, method: request.method, status: String(request.status) };
       httpRequests.inc(labels);

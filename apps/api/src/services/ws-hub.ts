@@ -1,12 +1,13 @@
 import type { RawData, WebSocket } from "ws";
-import { GatewayError, toGatewayError } from "@llmgw/errors";
-import { isEventId, isFinished, type JobEvent, type JobEventHub, type JobStore } from "@llmgw/jobs";
+import { GatewayError } from "@llmgw/errors";
+import { isEventId, isFinished, type JobEventHub, type JobStore } from "@llmgw/jobs";
 import type { Logger } from "@llmgw/logger";
+import { toHttpError } from "../plugins/error-handler.js";
 import type { ClientAuthenticator, Principal } from "./client-auth.js";
-import { isTerminalEvent, readJobLog, toEventFrame } from "./job-event-frames.js";
 import type { JobService } from "./job-service.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { parseClientFrame, type ClientFrame, type ClientRef } from "./ws-frames.js";
+import { subscribeToJob, type JobSubscription } from "./ws-subscription.js";
 
 export interface WsHubOptions {
   /** A connection without a header key must send its `auth` frame within this. */
@@ -16,7 +17,7 @@ export interface WsHubOptions {
   /** A connection with more unsent bytes than this when an event is due is a slow reader and is closed. */
   maxBufferedBytes: number;
   maxSubscriptionsPerConnection: number;
-  /** Frames of one connection received but not yet handled; more are refused with an error frame. */
+  /** Frames of one connection received but not yet handled; above this the socket is not read until they are. */
   maxPendingFrames: number;
 }
 
@@ -46,11 +47,6 @@ const CLOSE_GOING_AWAY = 1001;
 /** After closing a slow reader, how long its backlog may still drain before the socket is destroyed. */
 const SLOW_READER_GRACE_MS = 2_000;
 
-interface Subscription {
-  stopped: boolean;
-  stopWatch: (() => void) | null;
-}
-
 interface Connection {
   socket: WebSocket;
   requestId: string;
@@ -59,7 +55,7 @@ interface Connection {
   apiKey: string | null;
   alive: boolean;
   closed: boolean;
-  subscriptions: Map<string, Subscription>;
+  subscriptions: Map<string, JobSubscription>;
   /** Frames are handled one after another, so answers keep the order of the frames. */
   work: Promise<void>;
   pendingFrames: number;
@@ -74,6 +70,8 @@ type Refs = { clientRef?: ClientRef; jobId?: string };
  * jobs. Every subscription of every socket is fed by the process's one job event hub; a replay
  * is paced by the socket, a live event is sent at once, and a socket whose backlog grows past
  * the bound is closed rather than buffered without end. One timer pings all sockets.
+ * (Longer than most files: one connection's state machine reads best in one place; the
+ * subscription itself lives in ws-subscription.ts and frame parsing in ws-frames.ts.)
  */
 export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = {}) {
   const options = { ...defaultWsHubOptions, ...overrides };
@@ -106,7 +104,8 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
   }
 
   function sendError(connection: Connection, error: unknown, refs: Refs = {}) {
-    const gatewayError = toGatewayError(error);
+    // The same mapping as HTTP answers: a Redis outage is a 503, anything unknown a 500 that reveals nothing.
+    const gatewayError = toHttpError(error instanceof Error ? error : new Error(String(error)));
     if (gatewayError.status >= 500) {
       deps.logger.error({ err: { message: gatewayError.message, code: gatewayError.code }, requestId: connection.requestId }, "websocket frame failed");
     }
@@ -135,54 +134,28 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
     connection.socket.close(CLOSE_UNAUTHENTICATED, "authentication failed");
   }
 
-  function stopSubscription(connection: Connection, jobId: string, subscription: Subscription) {
-    subscription.stopped = true;
-    subscription.stopWatch?.();
-    if (connection.subscriptions.get(jobId) === subscription) connection.subscriptions.delete(jobId);
-  }
-
   function stopAll(connection: Connection) {
-    for (const [jobId, subscription] of connection.subscriptions) stopSubscription(connection, jobId, subscription);
+    for (const subscription of connection.subscriptions.values()) subscription.stop();
+    connection.subscriptions.clear();
   }
 
-  /** Sends one event; ends the subscription after the job's final event. */
-  function deliver(connection: Connection, jobId: string, subscription: Subscription, event: JobEvent, written?: () => void) {
-    if (subscription.stopped) return written?.();
-    send(connection, toEventFrame(jobId, event), written);
-    if (isTerminalEvent(event)) stopSubscription(connection, jobId, subscription);
-  }
-
-  /**
-   * The log after `after`, paced by the socket, then live events from the hub. A job that had
-   * already finished when it was looked up ends with its log (even if `after` was its last event).
-   */
-  async function pump(connection: Connection, jobId: string, after: string | undefined, finished: boolean) {
-    const previous = connection.subscriptions.get(jobId);
-    if (previous) stopSubscription(connection, jobId, previous);
-    const subscription: Subscription = { stopped: false, stopWatch: null };
+  /** Subscribes the connection to a job (again, if it was: the new `after` wins). */
+  function subscribe(connection: Connection, jobId: string, after: string | undefined, finished: boolean) {
+    connection.subscriptions.get(jobId)?.stop();
+    const subscription: JobSubscription = subscribeToJob({
+      store: deps.store,
+      hub: deps.hub,
+      jobId,
+      after,
+      finished,
+      send: (frame, written) => send(connection, frame, written),
+      onEnd: (error) => {
+        if (connection.subscriptions.get(jobId) === subscription) connection.subscriptions.delete(jobId);
+        if (error !== undefined) sendError(connection, error, { jobId });
+      },
+    });
+    // Registered before its first read returns, so `onEnd` always finds it.
     connection.subscriptions.set(jobId, subscription);
-    try {
-      let lastId = after;
-      for await (const page of readJobLog(deps.store, jobId, after)) {
-        if (subscription.stopped) return;
-        const last = page[page.length - 1];
-        // The next page is read once this one has left: a replay never piles up in memory.
-        await new Promise<void>((resolve) => {
-          for (const event of page) deliver(connection, jobId, subscription, event, event === last ? resolve : undefined);
-        });
-        lastId = last.id;
-      }
-      if (subscription.stopped) return;
-      if (finished) return stopSubscription(connection, jobId, subscription);
-      const stop = await deps.hub.watch(jobId, (event) => deliver(connection, jobId, subscription, event), { after: lastId });
-      subscription.stopWatch = stop;
-      // Unsubscribed, closed or ended while the watch was starting.
-      if (subscription.stopped) stop();
-    } catch (error) {
-      if (subscription.stopped) return;
-      stopSubscription(connection, jobId, subscription);
-      sendError(connection, error, { jobId });
-    }
   }
 
   /** The connection's principal, checked again now; null (and the connection closed) when the key no longer works. */
@@ -212,15 +185,14 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
         if (!connection.subscriptions.has(frame.job_id) && connection.subscriptions.size >= options.maxSubscriptionsPerConnection) {
           throw new GatewayError("invalid_request", { message: `At most ${options.maxSubscriptionsPerConnection} subscriptions per connection.` });
         }
-        void pump(connection, frame.job_id, frame.after, isFinished(record.status));
+        subscribe(connection, frame.job_id, frame.after, isFinished(record.status));
         return;
       }
-      case "unsubscribe": {
-        const subscription = connection.subscriptions.get(frame.job_id);
-        if (subscription) stopSubscription(connection, frame.job_id, subscription);
+      case "unsubscribe":
+        connection.subscriptions.get(frame.job_id)?.stop();
+        connection.subscriptions.delete(frame.job_id);
         send(connection, ack("unsubscribe", refs));
         return;
-      }
       case "cancel":
         await deps.jobs.cancel(principal, frame.job_id);
         send(connection, ack("cancel", refs));
@@ -258,17 +230,14 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
       { requestId: connection.requestId },
     );
     send(connection, { type: "job.created", job_id: job.id, client_ref: refs.clientRef ?? null });
-    void pump(connection, job.id, undefined, false);
+    subscribe(connection, job.id, undefined, false);
   }
 
   function onMessage(connection: Connection, data: RawData, isBinary: boolean) {
     connection.alive = true;
     if (connection.closed) return;
-    if (connection.pendingFrames >= options.maxPendingFrames) {
-      const error = new GatewayError("rate_limit_exceeded", { message: "Too many frames in flight on this connection; wait for the answers." });
-      return sendError(connection, error);
-    }
-    connection.pendingFrames++;
+    // Backpressure instead of refusal: a client that sends faster than its frames are handled waits in TCP.
+    if (++connection.pendingFrames >= options.maxPendingFrames) connection.socket.pause();
     connection.work = connection.work.then(async () => {
       const parsed = parseClientFrame(data, isBinary);
       try {
@@ -278,7 +247,7 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
         const frame = parsed.ok ? parsed.frame : null;
         sendError(connection, error, { clientRef: frame?.client_ref, jobId: frame && "job_id" in frame ? frame.job_id : undefined });
       } finally {
-        connection.pendingFrames--;
+        if (--connection.pendingFrames < options.maxPendingFrames) connection.socket.resume();
       }
     });
   }

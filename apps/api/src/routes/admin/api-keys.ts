@@ -36,6 +36,11 @@ const listQuery = {
   },
 } as const;
 
+interface ListQuery {
+  user_id?: string;
+  include_revoked?: "true" | "false";
+}
+
 const keyIdParams = {
   type: "object",
   required: ["id"],
@@ -52,7 +57,7 @@ const asApiKey = <T extends ApiKeyRecord>(key: T) => ({ ...key, object: "api_key
 
 /** POST /api-keys (the key shown once), GET /api-keys (never a key or hash), DELETE /api-keys/:id (revoke everywhere). */
 export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContext) {
-  app.post(
+  app.post<{ Body: NewApiKey }>(
     "/api-keys",
     {
       schema: {
@@ -63,13 +68,13 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
       },
     },
     async (request, reply) => {
-      const created = context.apiKeys.create(request.body as NewApiKey);
+      const created = context.apiKeys.create(request.body);
       // The answer holds a secret: no proxy or browser may keep a copy.
       return reply.code(201).header("cache-control", "no-store").send(asApiKey(created));
     },
   );
 
-  app.get(
+  app.get<{ Querystring: ListQuery }>(
     "/api-keys",
     {
       schema: {
@@ -80,13 +85,13 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
       },
     },
     async (request) => {
-      const query = request.query as { user_id?: string; include_revoked?: "true" | "false" };
-      const keys = context.apiKeys.list({ userId: query.user_id, includeRevoked: query.include_revoked === "true" });
+      const { user_id: userId, include_revoked: includeRevoked } = request.query;
+      const keys = context.apiKeys.list({ userId, includeRevoked: includeRevoked === "true" });
       return { object: "list", data: keys.map(asApiKey) };
     },
   );
 
-  app.delete(
+  app.delete<{ Params: { id: string } }>(
     "/api-keys/:id",
     {
       schema: {
@@ -97,7 +102,7 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       if (!context.apiKeys.revoke(id)) throw new GatewayError("not_found", { message: `No API key with id '${id}'.` });
       // The database says revoked from now on; the announcement also empties every instance's lookup cache.
       if (!(await context.keyRevocation.announce(id))) {

@@ -17,7 +17,7 @@ const asUser = (user: UserRecord) => ({ ...user, object: "user" as const });
 
 /** POST /users (create; a taken username is 409) and GET /users (list). */
 export async function adminUserRoutes(app: FastifyInstance, context: ApiContext) {
-  app.post(
+  app.post<{ Body: NewUser }>(
     "/users",
     {
       schema: {
@@ -27,7 +27,7 @@ export async function adminUserRoutes(app: FastifyInstance, context: ApiContext)
         response: { 201: userSchema, 409: errorBodySchema, ...adminErrors },
       },
     },
-    async (request, reply) => reply.code(201).send(asUser(context.users.create(request.body as NewUser))),
+    async (request, reply) => reply.code(201).send(asUser(context.users.create(request.body))),
   );
 
   app.get(

@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { inject } from "vitest";
+import { loadConfig } from "@llmgw/config";
+import type { ChatCompletion, ChatCompletionChunk } from "@llmgw/providers";
+import { createLogger } from "@llmgw/logger";
+import { buildApp } from "../../src/app.js";
+import { createApiContext, type ApiContext, type ApiContextOptions } from "../../src/context.js";
+
+export const KEY_A = `gw-jobs-a-${randomUUID()}`;
+export const KEY_B = `gw-jobs-b-${randomUUID()}`;
+
+export interface JobsTestApi {
+  app: FastifyInstance;
+  context: ApiContext;
+  close(): Promise<void>;
+}
+
+/**
+ * The API in-process with two static client keys and a DeepSeek provider that is never called:
+ * no worker runs, so a test plays the worker by writing the job's events itself.
+ */
+export async function startJobsApi(env: Record<string, string> = {}, options: ApiContextOptions = {}): Promise<JobsTestApi> {
+  const config = loadConfig({
+    REDIS_URL: inject("redisUrl"),
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    DATABASE_PATH: join(mkdtempSync(join(tmpdir(), "llmgw-jobs-test-")), "gateway.db"),
+    USE_DATABASE_AUTH: "false",
+    API_KEYS: `${KEY_A},${KEY_B}`,
+    DEEPSEEK_API_KEY: "sk-never-called",
+    DEEPSEEK_BASE_URL: "http://127.0.0.1:9/v1",
+    CACHE_ENABLED: "false",
+    RATE_LIMIT_ENABLED: "false",
+    ...env,
+  });
+  const context = await createApiContext(config, createLogger({ level: "silent" }), options);
+  const app = await buildApp(context);
+  // injectWS, unlike inject, does not wait for the app to be ready.
+  await app.ready();
+  return {
+    app,
+    context,
+    async close() {
+      await app.close();
+      await context.close();
+    },
+  };
+}
+
+export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+export const ask = (text: string) => ({ model: "deepseek-chat", messages: [{ role: "user", content: text }] });
+
+/** What a streaming provider would send for `pieces`, and the completion they assemble to. */
+export function fakeAnswer(pieces: string[]): { chunks: ChatCompletionChunk[]; result: ChatCompletion } {
+  const base = { id: "chatcmpl-test", object: "chat.completion.chunk" as const, created: 1_764_201_600, model: "deepseek-chat" };
+  const chunks: ChatCompletionChunk[] = pieces.map((content, index) => ({
+    ...base,
+    choices: [{ index: 0, delta: index === 0 ? { role: "assistant", content } : { content }, finish_reason: null, logprobs: null }],
+  }));
+  chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop", logprobs: null }] });
+  const result: ChatCompletion = {
+    id: base.id,
+    object: "chat.completion",
+    created: base.created,
+    model: base.model,
+    choices: [{ index: 0, message: { role: "assistant", content: pieces.join(""), refusal: null }, finish_reason: "stop", logprobs: null }],
+    usage: { prompt_tokens: 3, completion_tokens: pieces.length, total_tokens: 3 + pieces.length },
+  };
+  return { chunks, result };
+}
+
+/** Plays a worker's whole try: started, each chunk, completed. Returns the completion. */
+export async function runJob(context: ApiContext, jobId: string, pieces: string[]): Promise<ChatCompletion> {
+  const { chunks, result } = fakeAnswer(pieces);
+  await context.store.start(jobId, 1);
+  for (const chunk of chunks) await context.store.appendChunk(jobId, 1, chunk);
+  await context.store.complete(jobId, 1, result);
+  return result;
+}
+
+/** The events of an SSE body: id, event and the parsed data of each. */
+export function parseSse(text: string): { id?: string; event?: string; data: unknown }[] {
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "" && !block.startsWith(":"))
+    .map((block) => {
+      const fields: Record<string, string> = {};
+      for (const line of block.split("\n")) {
+        const colon = line.indexOf(": ");
+        if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 2);
+      }
+      return { id: fields.id, event: fields.event, data: fields.data === undefined ? undefined : JSON.parse(fields.data) };
+    });
+}
