@@ -3,7 +3,7 @@
 // Settings (env): BENCH_SECONDS per measured run (3), BENCH_REPEATS runs per point (2),
 // BENCH_WARMUP seconds (1), BENCH_BURST jobs per drain burst (2000), BENCH_PROFILE=0 skips
 // the profile, BENCH_QUIET_WAIT seconds to wait at the start for other processes to leave the
-// CPUs (20), BENCH_RETRY_SECONDS budget for measuring noisy points again (45). See bench/README.md.
+// CPUs (20), BENCH_RETRY_SECONDS budget for measuring noisy points again (40). See bench/README.md.
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -27,7 +27,7 @@ const settings = {
   burst: Number(process.env.BENCH_BURST ?? 2000),
   profile: process.env.BENCH_PROFILE !== "0",
   quietWaitSeconds: Number(process.env.BENCH_QUIET_WAIT ?? 20),
-  retrySeconds: Number(process.env.BENCH_RETRY_SECONDS ?? 45),
+  retrySeconds: Number(process.env.BENCH_RETRY_SECONDS ?? 40),
   concurrencies: [1, 16, 64],
   streamConcurrencies: [1, 16],
   // 5 words: about 10 stream events; 10 words 5 ms apart: about 20 events, a realistic token pace.

@@ -16,6 +16,8 @@
   ARGV[2]  minute window length (ms)
   ARGV[3]  hour limit (integer >= 0)
   ARGV[4]  hour window length (ms)
+  ARGV[5]  "1" to consume a request when both windows have room; "0" to only look (the headers
+           of answers that do not count against the limit)
 
   Returns {allowed (0|1), minuteCount, minuteWaitMs, hourCount, hourWaitMs}
     count   requests in that window after this call (including this one when admitted)
@@ -31,6 +33,7 @@ local minuteLimit = tonumber(ARGV[1])
 local minuteMs = tonumber(ARGV[2])
 local hourLimit = tonumber(ARGV[3])
 local hourMs = tonumber(ARGV[4])
+local consume = ARGV[5] == '1'
 local keepMs = math.max(minuteMs, hourMs)
 
 local time = redis.call('TIME')
@@ -49,6 +52,9 @@ local allowed = 0
 
 if minuteCount < minuteLimit and hourCount < hourLimit then
   allowed = 1
+end
+
+if allowed == 1 and consume then
   local seq = redis.call('INCR', seqKey)
   redis.call('ZADD', logKey, now, now .. '-' .. seq)
   redis.call('PEXPIRE', logKey, keepMs)

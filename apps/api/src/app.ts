@@ -62,6 +62,7 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
     await app.register(
       async (scope) => {
         scope.addHook("preHandler", clientAuthHook(context.authenticator));
+        if (context.rateLimit) scope.addHook("preHandler", context.rateLimit);
         await scope.register(chatCompletionRoutes, context);
         await scope.register(modelRoutes, context);
         await scope.register(jobRoutes, context);

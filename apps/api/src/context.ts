@@ -128,8 +128,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     completionCache: createCompletionCache(responseCache),
     /** Prometheus metrics of this process; the WebSocket hub counts connections in `metrics.websocketConnections`. */
     metrics,
-    /** Route-level hook: consumes one request of the caller's limits (empty when limits are off). */
-    rateLimit: config.rateLimitEnabled ? [rateLimitHook(limiter)] : [],
+    /** Client-scope hook after auth: consumes on work-creating routes, reports elsewhere (null when limits are off). */
+    rateLimit: config.rateLimitEnabled ? rateLimitHook(limiter) : null,
     recordUsage,
     /** Warns once when the queue Redis may evict keys (BullMQ loses jobs then). */
     async checkRedisPolicy() {

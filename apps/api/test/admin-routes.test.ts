@@ -299,6 +299,9 @@ describe("admin API keys", () => {
     const models = await app.inject({ method: "GET", url: "/v1/models", headers: asClient });
     expect(models.statusCode).toBe(200);
     expect(models.json()).toEqual({ object: "list", data: [] });
+    // Every authenticated answer says where the key stands; a read does not count against it.
+    expect(models.headers["x-ratelimit-limit-requests"]).toBe("60");
+    expect(models.headers["x-ratelimit-remaining-requests"]).toBe("60");
     expect((await app.inject({ method: "GET", url: "/v1/models", headers: { authorization: `Bearer ${created.api_key}` } })).statusCode).toBe(200);
 
     // Another instance would hear of the revocation on this channel.

@@ -174,6 +174,18 @@ describe("rate limiter", () => {
   });
 });
 
+describe("peeking at the limits", () => {
+  it("reports where a key stands without consuming anything", async () => {
+    const keyId = newKey();
+    const limits = { perMinute: 3, perHour: 100 };
+    await limiterA.check(keyId, limits);
+    const peeks = await Promise.all(Array.from({ length: 10 }, () => limiterB.peek(keyId, limits)));
+    for (const peek of peeks) expect(peek).toMatchObject({ allowed: true, window: "minute", limit: 3, remaining: 2 });
+    expect(await sequence(limiterA, keyId, 3, limits)).toEqual([true, true, false]);
+    expect(await limiterB.peek(keyId, limits)).toMatchObject({ allowed: false, remaining: 0 });
+  });
+});
+
 describe("rate limit headers", () => {
   it("formats reset durations as OpenAI does", () => {
     expect(

@@ -2,20 +2,29 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import { rateLimitHeaders, type RateLimiter } from "../services/rate-limiter.js";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** "consume": the route creates work and counts against the caller's limits. */
+    rateLimit?: "consume";
+  }
+}
+
 /**
- * Checks and consumes one request of the caller's minute and hour windows (after
- * authentication). A Redis error rejects, and the error handler answers 503: an outage never
- * lets traffic through unlimited.
+ * After authentication: a route that creates work checks and consumes one request of the
+ * caller's minute and hour windows, and is refused with 429 when either is full; any other
+ * route only reports where the caller stands. Either way the answer carries the
+ * `x-ratelimit-*` headers. A Redis error rejects and the error handler answers 503: an outage
+ * never lets traffic through unlimited.
  */
 export function rateLimitHook(limiter: RateLimiter) {
   return async function rateLimit(request: FastifyRequest, reply: FastifyReply) {
     const { principal } = request;
-    const decision = await limiter.check(principal.keyId, {
-      perMinute: principal.rateLimitPerMinute,
-      perHour: principal.rateLimitPerHour,
-    });
+    const limits = { perMinute: principal.rateLimitPerMinute, perHour: principal.rateLimitPerHour };
+    const consume = request.routeOptions.config.rateLimit === "consume";
+    const decision = consume ? await limiter.check(principal.keyId, limits) : await limiter.peek(principal.keyId, limits);
     const headers = rateLimitHeaders(decision);
-    if (decision.allowed) {
+    if (decision.allowed || !consume) {
+      delete headers["retry-after"];
       reply.headers(headers);
       return;
     }

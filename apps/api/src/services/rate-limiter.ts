@@ -24,6 +24,8 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Checks both windows and, only if both have room, consumes one request in each. Redis errors reject. */
   check(keyId: string, limits: RateLimits): Promise<RateLimitDecision>;
+  /** The same decision without consuming anything: for the headers of answers that do not count. */
+  peek(keyId: string, limits: RateLimits): Promise<RateLimitDecision>;
 }
 
 export interface RateLimiterOptions {
@@ -60,25 +62,29 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (!(commandName in options.redis)) options.redis.defineCommand(commandName, { numberOfKeys: 2, lua: rateLimitLua });
   const redis = options.redis as Redis & RateLimitCommand;
 
+  async function decideFor(keyId: string, limits: RateLimits, consume: boolean): Promise<RateLimitDecision> {
+    assertLimit(limits.perMinute, "perMinute");
+    assertLimit(limits.perHour, "perHour");
+    // The {hash tag} keeps both keys in one slot, as a script touching two keys needs on Redis Cluster.
+    const base = `${prefix}:ratelimit:{${keyId}}`;
+    const [allowed, minuteCount, minuteWaitMs, hourCount, hourWaitMs] = await redis.llmgwRateLimit(
+      `${base}:log`,
+      `${base}:seq`,
+      limits.perMinute,
+      minuteMs,
+      limits.perHour,
+      hourMs,
+      consume ? 1 : 0,
+    );
+    return decide(allowed === 1, [
+      { window: "minute", limit: limits.perMinute, count: minuteCount, waitMs: minuteWaitMs },
+      { window: "hour", limit: limits.perHour, count: hourCount, waitMs: hourWaitMs },
+    ]);
+  }
+
   return {
-    async check(keyId, limits) {
-      assertLimit(limits.perMinute, "perMinute");
-      assertLimit(limits.perHour, "perHour");
-      // The {hash tag} keeps both keys in one slot, as a script touching two keys needs on Redis Cluster.
-      const base = `${prefix}:ratelimit:{${keyId}}`;
-      const [allowed, minuteCount, minuteWaitMs, hourCount, hourWaitMs] = await redis.llmgwRateLimit(
-        `${base}:log`,
-        `${base}:seq`,
-        limits.perMinute,
-        minuteMs,
-        limits.perHour,
-        hourMs,
-      );
-      return decide(allowed === 1, [
-        { window: "minute", limit: limits.perMinute, count: minuteCount, waitMs: minuteWaitMs },
-        { window: "hour", limit: limits.perHour, count: hourCount, waitMs: hourWaitMs },
-      ]);
-    },
+    check: (keyId, limits) => decideFor(keyId, limits, true),
+    peek: (keyId, limits) => decideFor(keyId, limits, false),
   };
 }
 

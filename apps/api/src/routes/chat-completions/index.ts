@@ -14,7 +14,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
     "/chat/completions",
     {
       schema: { body: chatCompletionRequestSchema, tags: ["completions"], summary: "Create a chat completion" },
-      preHandler: context.rateLimit,
+      config: { rateLimit: "consume" },
     },
     async (request, reply) => {
       const body = request.body as ChatCompletionRequest;

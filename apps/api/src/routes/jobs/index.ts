@@ -21,7 +21,7 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
         description:
           "Answers 202 with the job and its Location. With an Idempotency-Key already used for the same body in the last 24 h, answers 200 with that job (header idempotent-replayed: true) and enqueues nothing; with a different body, 422.",
       },
-      preHandler: context.rateLimit,
+      config: { rateLimit: "consume" },
     },
     async (request, reply) => {
       const { job, replayed } = await context.jobs.submit(request.principal, request.body as JobSubmission, {
