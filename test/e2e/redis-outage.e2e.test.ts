@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, startMockUpstream, startRedisServer, type GatewayStack, type MockUpstream, type RedisServerHandle } from "@llmgw/testing";
+import { freePort, spawnApp, startGateway, startMockUpstream, startRedisServer, type GatewayStack, type MockUpstream, type RedisServerHandle } from "@llmgw/testing";
 
 // A Redis of this test's own, stopped, restarted on the same port, and frozen.
 const CLIENT_KEY = `gw-outage${randomUUID().replace(/-/g, "")}`;
@@ -84,5 +84,25 @@ describe("while Redis is away", () => {
       redis.resume();
     }
     await untilServed();
+  });
+
+  it("starts without Redis, answers 503 meanwhile, and serves once Redis comes", { timeout: 30_000 }, async () => {
+    await redis.stop();
+    const port = await freePort();
+    const late = spawnApp("api", { ...gateway.env, PORT: String(port) }, "late-api");
+    try {
+      await late.waitForLine(/Server listening/);
+      expect(late.lines.join("\n")).toContain("is not reachable; answering 503 until it is");
+      const refused = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+      expect(refused.status).toBe(503);
+      await redis.start();
+      for (;;) {
+        const response = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+        if (response.status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await late.stop();
+    }
   });
 });

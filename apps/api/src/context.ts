@@ -1,6 +1,6 @@
 import type { Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
-import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
+import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
 import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookQueue, type UsageEntry } from "@llmgw/jobs";
 import { createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
@@ -18,6 +18,13 @@ import { createCancelledJobHandler } from "./services/cancelled-jobs.js";
 import { createJobIdempotency } from "./services/job-idempotency.js";
 import { createJobService } from "./services/job-service.js";
 import { createWsHub, type WsHubOptions } from "./services/ws-hub.js";
+
+/** A Redis URL as a log line may show it: without its password. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
+}
 
 export interface ApiContextOptions {
   /** WebSocket timings and bounds; tests shorten them. */
@@ -45,12 +52,19 @@ export async function createApiContext(config: Config, logger: Logger, options: 
 
   const databaseAuthenticator = config.useDatabaseAuth ? createDatabaseAuthenticator({ keys: apiKeys, defaults: limits }) : null;
   const authenticator: ClientAuthenticator = databaseAuthenticator ?? createStaticAuthenticator(config.apiKeys ?? [], limits);
-  // Revocations reach every API instance at once; the 5 s lookup cache is the backstop.
+  // The API starts without Redis too: it answers 503 (and /readyz says so) until Redis comes.
+  const redisUp = await waitForRedis(subscriber, 3000).then(
+    () => true,
+    () => false,
+  );
+  if (!redisUp) logger.warn(`Redis at ${redactUrl(config.redisUrl)} is not reachable; answering 503 until it is`);
+  // Revocations reach every API instance at once; the 4 s lookup cache is the backstop.
   const keyRevocation = await createKeyRevocation({
     publisher: redis,
     subscriber,
     prefix: config.queuePrefix,
     onRevoked: (keyId) => databaseAuthenticator?.revoke(keyId),
+    waitForSubscription: redisUp,
   });
 
   const limiter = createRateLimiter({ redis, prefix: config.queuePrefix });

@@ -10,6 +10,8 @@ export interface KeyRevocationOptions {
   prefix: string;
   /** Called with each revoked key id, this instance's own revocations included. */
   onRevoked: (keyId: string) => void;
+  /** Resolve only once subscribed (default). False while Redis is away: ioredis subscribes when it returns. */
+  waitForSubscription?: boolean;
 }
 
 export interface KeyRevocation {
@@ -31,7 +33,9 @@ export async function createKeyRevocation(options: KeyRevocationOptions): Promis
     if (from === channel && keyId !== "") onRevoked(keyId);
   };
   subscriber.on("message", onMessage);
-  await subscriber.subscribe(channel);
+  const subscribed = subscriber.subscribe(channel);
+  if (options.waitForSubscription === false) subscribed.catch(() => {});
+  else await subscribed;
 
   return {
     async announce(keyId) {
