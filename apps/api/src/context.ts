@@ -2,7 +2,7 @@ import type { Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
 import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookQueue, type UsageEntry } from "@llmgw/jobs";
-import { createProviderRegistry } from "@llmgw/providers";
+import { createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
 import { createStaticAuthenticator, type ClientAuthenticator } from "./services/client-auth.js";
@@ -27,6 +27,8 @@ function redactUrl(url: string): string {
 }
 
 export interface ApiContextOptions {
+  /** The providers, when the caller built them first (main.ts does, to mask their keys in logs). */
+  providers?: ProviderRegistry;
   /** WebSocket timings and bounds; tests shorten them. */
   ws?: Partial<WsHubOptions>;
 }
@@ -47,7 +49,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const hub = createJobEventHub(subscriber, store);
   const queue = createCompletionQueue(queueConnection, config.queuePrefix);
   queue.on("error", () => {}); // surfaced per request as 503
-  const providers = createProviderRegistry(config);
+  const providers = options.providers ?? createProviderRegistry(config);
   const limits = { perMinute: config.rateLimitPerMinute, perHour: config.rateLimitPerHour };
 
   const databaseAuthenticator = config.useDatabaseAuth ? createDatabaseAuthenticator({ keys: apiKeys, defaults: limits }) : null;

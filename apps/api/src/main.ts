@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, loadDotEnv } from "@llmgw/config";
+import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
+import { createProviderRegistry } from "@llmgw/providers";
 import { createLogger } from "@llmgw/logger";
 import { buildApp } from "./app.js";
 import { createApiContext } from "./context.js";
@@ -12,12 +13,9 @@ const CLOSE_TIMEOUT_MS = 5_000;
 async function main() {
   loadDotEnv();
   const config = loadConfig();
-  const logger = createLogger({
-    level: config.logLevel,
-    name: "api",
-    secrets: [config.deepseekApiKey, config.openaiApiKey, config.adminToken, ...(config.apiKeys ?? [])],
-  });
-  const context = await createApiContext(config, logger);
+  const providers = createProviderRegistry(config);
+  const logger = createLogger({ level: config.logLevel, name: "api", secrets: [...secretValues(config), ...providers.secrets] });
+  const context = await createApiContext(config, logger, { providers });
   const app = await buildApp(context);
   await app.listen({ host: config.host, port: config.port });
   void context.checkRedisPolicy();

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, loadDotEnv } from "@llmgw/config";
+import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
 import { appendUsage, createJobStore, createWebhookQueue, enqueueWebhook, type CompletionJobData } from "@llmgw/jobs";
@@ -14,12 +14,8 @@ import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 async function main() {
   loadDotEnv();
   const config = loadConfig();
-  const logger = createLogger({
-    level: config.logLevel,
-    name: "worker",
-    secrets: [config.deepseekApiKey, config.openaiApiKey, config.adminToken, ...(config.apiKeys ?? [])],
-  });
   const registry = createProviderRegistry(config);
+  const logger = createLogger({ level: config.logLevel, name: "worker", secrets: [...secretValues(config), ...registry.secrets] });
   const connection = createRedisConnection(config.redisUrl, "worker", "worker");
   const commands = createRedisConnection(config.redisUrl, "worker", "worker-commands");
   const subscriber = createRedisConnection(config.redisUrl, "subscriber", "worker-cancels");

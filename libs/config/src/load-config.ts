@@ -42,3 +42,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function loadDotEnv(path = ".env"): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
+
+/** The values of every variable marked secret (keys, tokens), for the logger to mask. */
+export function secretValues(config: Config): string[] {
+  return (Object.entries(variables) as [keyof Config, VariableSpec<unknown>][])
+    .filter(([, spec]) => spec.secret)
+    .flatMap(([key]) => config[key] ?? [])
+    .filter((value): value is string => typeof value === "string");
+}

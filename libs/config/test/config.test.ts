@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, renderConfigTable, renderEnvExample, variables } from "@llmgw/config";
+import { ConfigError, loadConfig, renderConfigTable, renderEnvExample, secretValues, variables } from "@llmgw/config";
 
 describe("loadConfig", () => {
   it("applies the contract's defaults", () => {
@@ -65,5 +65,12 @@ describe("generated configuration docs", () => {
 
   it("the README's configuration table matches the config table (npm run docs:config)", () => {
     expect(readFileSync("README.md", "utf8")).toContain(renderConfigTable());
+  });
+});
+
+describe("secretValues", () => {
+  it("lists the values of every secret variable and nothing else", () => {
+    const config = loadConfig({ DEEPSEEK_API_KEY: "sk-d", OPENAI_API_KEY: "sk-o", ADMIN_TOKEN: "adm", API_KEYS: "a,b", WEBHOOK_SECRET: "wh", PORT: "1234" });
+    expect(secretValues(config).sort()).toEqual(["a", "adm", "b", "sk-d", "sk-o", "wh"]);
   });
 });
