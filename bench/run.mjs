@@ -106,7 +106,7 @@ try {
 
   if (settings.profile) {
     log("profiling the API and a worker under sync JSON at c=16");
-    results.profile = await profileGateway({ redisUrl: redis.url, upstreamUrl: mock.url, clientKey, freePort, body: uniqueJson, seconds: 8 });
+    results.profile = await profileGateway({ redisUrl: redis.url, upstreamUrl: mock.url, clientKey, freePort, body: uniqueJson, seconds: 8, mockPid: mock.process.pid });
   }
   results.targets = checkTargets({ sync, cache, direct, stream, references, rss: results.apiPeakRssMb });
   results.durationSeconds = Math.round((performance.now() - began) / 1000);

@@ -95,3 +95,46 @@ export function createNoiseRetry({ budgetSeconds, threshold = 0.1, onRetry = () 
     },
   };
 }
+
+/**
+ * CPU used by each of `pids` (name -> pid) while `run()` runs, in CPUs (1 = one core busy all
+ * the time), plus `machine`, the whole machine's busy CPUs over the same time.
+ */
+export async function measureProcessCpu(pids, run) {
+  const read = () => ({ machine: machineTicks(), each: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processTicks(pid)])) });
+  const before = read();
+  const value = await run();
+  const after = read();
+  const cpus = readFileSync("/proc/stat", "utf8").split("\n").filter((line) => /^cpu\d+ /.test(line)).length || 1;
+  const perCpu = (after.machine.total - before.machine.total) / cpus;
+  const usage = { machine: (after.machine.busy - before.machine.busy) / perCpu };
+  for (const name of Object.keys(pids)) usage[name] = (after.each[name] - before.each[name]) / perCpu;
+  return { value, usage };
+}
+
+function processTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Pids of this process's direct children whose command name is `comm` (e.g. redis-server). */
+export function childPids(comm) {
+  const found = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === process.pid && name === comm) found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}

@@ -1,4 +1,5 @@
 // Text for a MONITOR trace and a profile run (see redis-commands.mjs, profile-run.mjs).
+import { cpus } from "node:os";
 import { formatProfileSummary } from "./profile-summary.mjs";
 
 /** One line per round trip: connection, command, script or key, and what a script ran inside. */
@@ -21,6 +22,7 @@ export function formatProfile(profile) {
   const lines = [
     "",
     `CPU profile (sync JSON, c=16, ${profile.seconds} s, under --cpu-prof): ${Math.round(profile.load.rps)} rps, p50 ${profile.load.p50.toFixed(2)} ms, p99 ${profile.load.p99.toFixed(2)} ms`,
+    `CPUs used during that load (of ${cpus().length}): ${Object.entries(profile.cpu ?? {}).map(([name, cpus]) => `${name} ${cpus.toFixed(2)}`).join(", ")}`,
     `Redis commands per request (INFO commandstats over the run; scripts count once plus the commands they run):`,
     `  ${profile.redisPerRequest.map((entry) => `${entry.command} ${entry.perRequest.toFixed(2)}`).join(", ")}`,
   ];

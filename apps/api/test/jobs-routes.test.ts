@@ -391,7 +391,7 @@ describe("GET /v1/jobs/:id/events (SSE)", () => {
 async function runJobRest(id: string, pieces: string[]) {
   const { fakeAnswer } = await import("./support/jobs-test-api.js");
   const { chunks, result } = fakeAnswer(pieces);
-  for (const chunk of chunks) await api.context.store.appendChunk(id, 1, chunk);
+  for (const chunk of chunks) await api.context.store.appendChunks(id, 1, [chunk]);
   await api.context.store.complete(id, 1, result);
   return result;
 }

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { cacheScope, canonicalRequestKey, createResponseCache } from "@llmgw/cache";
 import { loadConfig } from "@llmgw/config";
-import { appendUsage, jobKeys } from "@llmgw/jobs";
+import { jobKeys } from "@llmgw/jobs";
 import { createLogger } from "@llmgw/logger";
 import type { ChatCompletion } from "@llmgw/providers";
 import { buildApp } from "../src/app.js";
@@ -203,9 +203,9 @@ describe("GET /metrics", () => {
       kind: "job" as const,
       createdAt: Date.now(),
     };
-    await appendUsage(redis, jobKeys(PREFIX), entry);
-    // The same entry delivered twice is recorded, and counted, once.
-    await appendUsage(redis, jobKeys(PREFIX), entry);
+    // As a worker writes it with the job's end; the same entry delivered twice is recorded, and counted, once.
+    await redis.xadd(jobKeys(PREFIX).usage, "*", "entry", JSON.stringify(entry));
+    await redis.xadd(jobKeys(PREFIX).usage, "*", "entry", JSON.stringify(entry));
     const labels = { provider: "deepseek", model: "deepseek-reasoner", kind: "job" };
     await vi.waitFor(async () => expect(valueOf(await scrape(), "llmgw_tokens_total", { ...labels, direction: "out" })).toBe(29), { timeout: 5000 });
     const text = await scrape();

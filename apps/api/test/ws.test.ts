@@ -292,7 +292,7 @@ describe("WebSocket connection health (real sockets)", () => {
     await live.context.store.start(jobId, 1);
     const { chunks } = fakeAnswer(["x".repeat(16 * 1024)]);
     for (let i = 0; i < 2_000 && live.context.wsHub.stats().slowReadersClosed === 0; i++) {
-      await live.context.store.appendChunk(jobId, 1, chunks[0]);
+      await live.context.store.appendChunks(jobId, 1, [chunks[0]]);
     }
     expect(live.context.wsHub.stats()).toMatchObject({ slowReadersClosed: 1, subscriptions: 0 });
     slow.socket.resume();

@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { COMPLETIONS_QUEUE, type CompletionJobData } from "@llmgw/jobs";
 import { processCompletionJob, type ProcessDeps } from "./process-completion-job.js";
 import { backoffDelay } from "./retry-policy.js";
+import { usageEntryOf } from "./usage-entry.js";
 
 export interface CompletionWorkerOptions {
   connection: Redis;
@@ -34,18 +35,20 @@ export function createCompletionWorker(deps: ProcessDeps, options: CompletionWor
   worker.on("failed", (job, error) => {
     if (!job || !/stalled/i.test(error.message)) return;
     const data = job.data;
+    const latencyMs = Date.now() - job.timestamp;
+    const failure = {
+      status: 502,
+      error: {
+        message: "The job's worker stopped responding too many times; the job was given up.",
+        type: "upstream_error",
+        param: null,
+        code: "upstream_error",
+      },
+    };
     void deps.store
-      .fail(data.jobId, undefined, {
-        status: 502,
-        error: {
-          message: "The job's worker stopped responding too many times; the job was given up.",
-          type: "upstream_error",
-          param: null,
-          code: "upstream_error",
-        },
-      })
       // Ended here and nowhere else: its usage entry and webhook, like any failed job.
-      .then((ended) => (ended ? deps.onFailed(data, 502, Date.now() - job.timestamp) : undefined))
+      .fail(data.jobId, undefined, failure, usageEntryOf(data, 502, null, latencyMs))
+      .then((ended) => (ended ? deps.onFailed(data, 502, latencyMs) : undefined))
       .catch((storeError) => deps.logger.error({ err: storeError, jobId: job.id }, "could not record a stalled job"));
   });
   worker.on("error", (error) => deps.logger.error({ err: { message: error.message } }, "worker connection error"));

@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { appendUsage, createJobStore, createWebhookQueue, enqueueWebhook, type CompletionJobData } from "@llmgw/jobs";
-import { createProviderRegistry, type ChatCompletion } from "@llmgw/providers";
+import { createJobStore, createWebhookQueue, enqueueWebhook, type CompletionJobData } from "@llmgw/jobs";
+import { createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
 import { subscribeToCancels } from "./cancel-subscriber.js";
@@ -17,28 +17,11 @@ async function main() {
   const registry = createProviderRegistry(config);
   const logger = createLogger({ level: config.logLevel, name: "worker", secrets: [...secretValues(config), ...registry.secrets] });
   const connection = createRedisConnection(config.redisUrl, "worker", "worker");
-  const commands = createRedisConnection(config.redisUrl, "worker", "worker-commands");
+  const commands = createRedisConnection(config.redisUrl, "writer", "worker-commands");
   const subscriber = createRedisConnection(config.redisUrl, "subscriber", "worker-cancels");
-  const cacheRedis = config.cacheEnabled ? createRedisConnection(config.cacheRedisUrl, "command", "worker-cache") : null;
+  const cacheRedis = config.cacheEnabled ? createRedisConnection(config.cacheRedisUrl, "writer", "worker-cache") : null;
   const cache = cacheRedis && createResponseCache({ redis: cacheRedis, prefix: config.queuePrefix, ttlSeconds: config.cacheTtl });
   const store = createJobStore(commands, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
-
-  const usage = (data: CompletionJobData, status: number, result: ChatCompletion | null, latencyMs: number) =>
-    appendUsage(commands, store.keys, {
-      jobId: data.jobId,
-      requestId: data.requestId,
-      keyId: data.owner.keyId,
-      userId: data.owner.userId,
-      model: data.model,
-      provider: data.provider,
-      promptTokens: result?.usage?.prompt_tokens ?? 0,
-      completionTokens: result?.usage?.completion_tokens ?? 0,
-      latencyMs,
-      status,
-      cacheHit: false,
-      kind: data.mode === "async" ? "job" : data.mode === "sync-stream" ? "stream" : "sync",
-      createdAt: Date.now(),
-    });
 
   // Jobs that asked for a webhook get one delivery job when they end here (cancels are enqueued by the API).
   const webhookQueue = createWebhookQueue(commands, config.queuePrefix);
@@ -71,14 +54,8 @@ async function main() {
         // Only a complete answer is worth replaying: every choice ended with a finish reason.
         if (cache && data.cacheKey && result.choices.every((choice) => choice.finish_reason)) await cache.set(data.cacheKey, result);
       },
-      onSucceeded: async (data, result, latencyMs) => {
-        await announceEnd(data);
-        await usage(data, 200, result, latencyMs);
-      },
-      onFailed: async (data, status, latencyMs) => {
-        await announceEnd(data);
-        await usage(data, status, null, latencyMs);
-      },
+      onSucceeded: (data) => announceEnd(data),
+      onFailed: (data) => announceEnd(data),
     },
     { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs },
   );

@@ -3,8 +3,10 @@ import type { Logger } from "@llmgw/logger";
 import type { CompletionJobData, JobStore } from "@llmgw/jobs";
 import { assembleChatCompletion, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
 import type { JobMetrics } from "./metrics.js";
+import { createChunkWriter } from "./chunk-writer.js";
 import { failureOf, shouldRetry } from "./retry-policy.js";
 import { startTryDeadlines } from "./try-deadlines.js";
+import { usageEntryOf } from "./usage-entry.js";
 
 export interface ProcessDeps {
   store: JobStore;
@@ -17,7 +19,7 @@ export interface ProcessDeps {
    * (the response cache, so an identical request sent right after it is a hit). Failures never fail the job.
    */
   beforeComplete?(data: CompletionJobData, result: ChatCompletion): Promise<void>;
-  /** After the job's one completed event was written: usage, webhook. Failures here never fail the job. */
+  /** After the job's one completed event (and its usage) was written: the webhook. Failures here never fail the job. */
   onSucceeded(data: CompletionJobData, result: ChatCompletion, latencyMs: number): Promise<void>;
   onFailed(data: CompletionJobData, status: number, latencyMs: number): Promise<void>;
   /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
@@ -48,6 +50,7 @@ export async function processCompletionJob(
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
   const metrics = deps.metrics?.startTry(data);
+  const writer = createChunkWriter((batch) => deps.store.appendChunks(data.jobId, attempt, batch));
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
@@ -58,20 +61,25 @@ export async function processCompletionJob(
         deadlines.progress();
         metrics?.firstChunk();
         chunks.push(chunk);
-        if (!(await deps.store.appendChunk(data.jobId, attempt, chunk))) throw new JobLost();
+        writer.push(chunk);
         chunksSent++;
+        if (writer.lost) throw new JobLost();
       }
+      if (!(await writer.drain())) throw new JobLost();
       result = assembleChatCompletion(chunks);
     } else {
       result = await provider.createChatCompletion(data.request, { signal: controller.signal });
     }
     deadlines.clear();
     await deps.beforeComplete?.(data, result).catch((error) => log.warn({ err: error }, "before-complete hook failed"));
-    if (!(await deps.store.complete(data.jobId, attempt, result))) throw new JobLost();
-    metrics?.succeeded(result, Date.now() - job.timestamp);
-    await deps.onSucceeded(data, result, Date.now() - job.timestamp).catch((error) => log.warn({ err: error }, "after-success hook failed"));
+    const latencyMs = Date.now() - job.timestamp;
+    if (!(await deps.store.complete(data.jobId, attempt, result, usageEntryOf(data, 200, result, latencyMs)))) throw new JobLost();
+    metrics?.succeeded(result, latencyMs);
+    await deps.onSucceeded(data, result, latencyMs).catch((error) => log.warn({ err: error }, "after-success hook failed"));
   } catch (caught) {
     controller.abort();
+    // What reached us before the failure belongs in the log, ahead of the failure or the retry.
+    await writer.drain().catch(() => false);
     if (caught instanceof JobLost || signal?.aborted) {
       log.info("job was cancelled or taken over; this try stops");
       metrics?.cancelled(Date.now() - job.timestamp);
@@ -86,8 +94,9 @@ export async function processCompletionJob(
     }
     const failure = failureOf(error, attempt);
     log.warn({ err: describe(error), status: failure.status }, "job failed");
-    if (await deps.store.fail(data.jobId, attempt, failure)) {
-      await deps.onFailed(data, failure.status, Date.now() - job.timestamp).catch((hookError) => log.warn({ err: hookError }, "after-failure hook failed"));
+    const latencyMs = Date.now() - job.timestamp;
+    if (await deps.store.fail(data.jobId, attempt, failure, usageEntryOf(data, failure.status, null, latencyMs))) {
+      await deps.onFailed(data, failure.status, latencyMs).catch((hookError) => log.warn({ err: hookError }, "after-failure hook failed"));
     }
     throw new UnrecoverableError(failure.error.message);
   } finally {

@@ -5,7 +5,7 @@ export { newJobId, isJobId, isEventId, compareEventIds } from "./job-ids.js";
 export { createJobStore, type JobStore, type JobStoreOptions, type NewJob, type CreateJobOutcome } from "./job-store.js";
 export { createJobEventHub, type JobEventHub, type JobEventListener, type WatchOptions } from "./job-event-hub.js";
 export { createCompletionQueue, completionJobOptions, type CompletionQueue } from "./completion-queue.js";
-export { appendUsage, type UsageEntry } from "./usage-stream.js";
+export type { UsageEntry } from "./usage-stream.js";
 export { createWebhookQueue, enqueueWebhook, webhookJobOptions, type WebhookQueue } from "./webhook-queue.js";
 export { signWebhook, webhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "./webhook-signature.js";
 export { checkWebhookUrl, isPublicAddress, urlHost, MAX_WEBHOOK_URL_LENGTH, type WebhookUrlCheck } from "./webhook-url.js";

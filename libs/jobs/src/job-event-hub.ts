@@ -19,8 +19,6 @@ function withinTimeout<T>(promise: Promise<T>): Promise<T> {
 export interface WatchOptions {
   /** Deliver only events after this id (Last-Event-ID); all of them without it. */
   after?: string;
-  /** The job is created after this watch starts: there is nothing to catch up on. */
-  fresh?: boolean;
 }
 
 interface Watcher {
@@ -110,9 +108,9 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
         }
       };
       try {
-        if (!options.fresh) watcher.pending = [];
+        watcher.pending = [];
         await withinTimeout(subscribed!);
-        if (!options.fresh) await catchUp(watcher);
+        await catchUp(watcher);
       } catch (error) {
         stop();
         throw error;

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { ChatCompletion, ChatCompletionChunk } from "@llmgw/providers";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
 import { withJobScripts } from "./scripts.js";
+import type { UsageEntry } from "./usage-stream.js";
 import type { JobEvent, JobFailure, JobMode, JobOwner, JobRecord } from "./types.js";
 
 export interface JobStoreOptions {
@@ -43,24 +44,28 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
   const longestRecordSeconds = pendingTtlSeconds + options.retentionSeconds;
   const maxEvents = String(options.maxEvents ?? 20_000);
 
-  async function append(
-    jobId: string,
-    type: JobEventType,
-    data: unknown,
-    fields: Record<string, string | number>,
-    fence: number | undefined,
-    terminal: boolean,
-  ): Promise<string | null> {
-    const pairs = Object.entries(fields).flatMap(([field, value]) => [field, String(value)]);
-    return redis.llmgwAppendJobEvent(
+  interface AppendOptions {
+    fields?: Record<string, string | number>;
+    /** The attempt that must still own the job; undefined = whatever attempt runs. */
+    fence?: number;
+    /** A terminal event: the record and log then live for the retention time. */
+    terminal?: boolean;
+    usage?: UsageEntry;
+  }
+
+  async function append(jobId: string, events: [JobEventType, unknown][], options: AppendOptions): Promise<string | null> {
+    const pairs = Object.entries(options.fields ?? {}).flatMap(([field, value]) => [field, String(value)]);
+    return redis.llmgwAppendJobEvents(
       keys.record(jobId),
       keys.events(jobId),
+      keys.usage,
       keys.eventChannel(jobId),
-      type,
-      JSON.stringify(data),
       maxEvents,
-      terminal ? retention : KEEP_EXPIRY,
-      fence === undefined ? NO_FENCE : String(fence),
+      options.terminal ? retention : KEEP_EXPIRY,
+      options.fence === undefined ? NO_FENCE : String(options.fence),
+      options.usage ? JSON.stringify(options.usage) : "",
+      events.length,
+      ...events.flatMap(([type, data]) => [type, JSON.stringify(data)]),
       ...pairs,
     );
   }
@@ -126,40 +131,35 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
 
     /** Starts attempt `attempt`; null when the job already ended (cancelled while queued). */
     start(jobId: string, attempt: number): Promise<string | null> {
-      return append(jobId, "job.started", { attempt }, { status: "running", attempt, started_at: Date.now() }, undefined, false);
+      const fields = { status: "running", attempt, started_at: Date.now() };
+      return append(jobId, [["job.started", { attempt }]], { fields });
     },
 
-    /** Appends a chunk of attempt `attempt`; null when that attempt no longer owns the job. */
-    appendChunk(jobId: string, attempt: number, chunk: ChatCompletionChunk): Promise<string | null> {
-      return append(jobId, "job.chunk", chunk, {}, attempt, false);
-    },
-
-    complete(jobId: string, attempt: number, result: ChatCompletion): Promise<string | null> {
+    /** Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job. */
+    appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[]): Promise<string | null> {
       return append(
         jobId,
-        "job.completed",
-        { result },
-        { status: "succeeded", result: JSON.stringify(result), completed_at: Date.now() },
-        attempt,
-        true,
+        chunks.map((chunk) => ["job.chunk", chunk]),
+        { fence: attempt },
       );
+    },
+
+    /** Ends the job with its result (and its usage entry, written once with it). */
+    complete(jobId: string, attempt: number, result: ChatCompletion, usage?: UsageEntry): Promise<string | null> {
+      const fields = { status: "succeeded", result: JSON.stringify(result), completed_at: Date.now() };
+      return append(jobId, [["job.completed", { result }]], { fields, fence: attempt, terminal: true, usage });
     },
 
     /** Ends the job as failed; `attempt` undefined ends it whatever attempt runs (stall limit, enqueue failure). */
-    fail(jobId: string, attempt: number | undefined, failure: JobFailure): Promise<string | null> {
-      return append(
-        jobId,
-        "job.failed",
-        failure,
-        { status: "failed", error: JSON.stringify(failure), completed_at: Date.now() },
-        attempt,
-        true,
-      );
+    fail(jobId: string, attempt: number | undefined, failure: JobFailure, usage?: UsageEntry): Promise<string | null> {
+      const fields = { status: "failed", error: JSON.stringify(failure), completed_at: Date.now() };
+      return append(jobId, [["job.failed", failure]], { fields, fence: attempt, terminal: true, usage });
     },
 
     /** Ends the job as cancelled; null when it had already ended. */
     cancel(jobId: string): Promise<string | null> {
-      return append(jobId, "job.cancelled", {}, { status: "cancelled", completed_at: Date.now() }, undefined, true);
+      const fields = { status: "cancelled", completed_at: Date.now() };
+      return append(jobId, [["job.cancelled", {}]], { fields, terminal: true });
     },
 
     /** Events after `afterId` (all without it), oldest first. */

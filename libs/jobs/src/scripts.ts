@@ -7,14 +7,14 @@ function readLua(name: string): string {
 }
 
 const scripts = {
-  llmgwAppendJobEvent: { numberOfKeys: 2, lua: readLua("append-job-event") },
+  llmgwAppendJobEvents: { numberOfKeys: 3, lua: readLua("append-job-events") },
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
 };
 
 export interface JobScripts {
-  llmgwAppendJobEvent(...args: (string | number)[]): Promise<string | null>;
+  llmgwAppendJobEvents(...args: (string | number)[]): Promise<string | null>;
   llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
   llmgwCountJobWaiters(recordKey: string, delta: number): Promise<number | null>;
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;

@@ -1,7 +1,9 @@
-import type { Redis } from "ioredis";
-import type { JobKeys } from "./contract.js";
 
-/** One finished request, as the usage log records it (ids only, never a key). */
+/**
+ * One finished request, as the usage log records it (ids only, never a key). Workers may run
+ * where the SQLite file is not, so a job's entry goes into the `usage` stream (field `entry`,
+ * JSON) atomically with the job's end, and the API drains the stream into the usage log.
+ */
 export interface UsageEntry {
   jobId: string | null;
   requestId: string;
@@ -16,14 +18,4 @@ export interface UsageEntry {
   cacheHit: boolean;
   kind: "sync" | "stream" | "job" | "ws" | "cache";
   createdAt: number;
-}
-
-const MAX_PENDING_ENTRIES = "1000000";
-
-/**
- * Workers may run where the SQLite file is not, so they append usage to a Redis stream that
- * the API drains into the usage log.
- */
-export async function appendUsage(redis: Redis, keys: JobKeys, entry: UsageEntry): Promise<void> {
-  await redis.xadd(keys.usage, "MAXLEN", "~", MAX_PENDING_ENTRIES, "*", "entry", JSON.stringify(entry));
 }

@@ -38,7 +38,7 @@ describe("job store", () => {
     const id = await newJob();
     expect(await store.start(id, 1)).toBeTruthy();
     expect(await store.cancel(id)).toBeTruthy();
-    expect(await store.appendChunk(id, 1, { id: "c" } as never)).toBeNull();
+    expect(await store.appendChunks(id, 1, [{ id: "c" } as never])).toBeNull();
     expect(await store.complete(id, 1, { id: "r" } as never)).toBeNull();
     expect(await store.cancel(id)).toBeNull();
     const types = (await store.readEventsAfter(id)).map((event) => event.type);
@@ -50,16 +50,34 @@ describe("job store", () => {
     const id = await newJob();
     await store.start(id, 1);
     await store.start(id, 2);
-    expect(await store.appendChunk(id, 1, { id: "late" } as never)).toBeNull();
+    expect(await store.appendChunks(id, 1, [{ id: "late" } as never])).toBeNull();
     expect(await store.complete(id, 1, { id: "late" } as never)).toBeNull();
     expect(await store.complete(id, 2, { id: "right" } as never)).toBeTruthy();
     expect((await store.get(id))?.result).toEqual({ id: "right" });
   });
 
+  it("appends a batch of chunks as one log entry each, in order", async () => {
+    const id = await newJob();
+    await store.start(id, 1);
+    await store.appendChunks(id, 1, [{ id: "a" }, { id: "b" }, { id: "c" }] as never[]);
+    const chunks = (await store.readEventsAfter(id)).filter((event) => event.type === "job.chunk");
+    expect(chunks.map((event) => (event.data as { id: string }).id)).toEqual(["a", "b", "c"]);
+  });
+
+  it("writes the usage entry with the job's end, and never a second time", async () => {
+    const id = await newJob();
+    await store.start(id, 1);
+    const usage = { jobId: id, status: 200 } as never;
+    const before = await command.xlen(store.keys.usage);
+    expect(await store.complete(id, 1, { id: "r" } as never, usage)).toBeTruthy();
+    expect(await store.fail(id, 1, { status: 502, error: {} } as never, usage)).toBeNull();
+    expect(await command.xlen(store.keys.usage)).toBe(before + 1);
+  });
+
   it("reads events after a given id", async () => {
     const id = await newJob();
     await store.start(id, 1);
-    for (let i = 0; i < 5; i++) await store.appendChunk(id, 1, { id: `c${i}` } as never);
+    for (let i = 0; i < 5; i++) await store.appendChunks(id, 1, [{ id: `c${i}` } as never]);
     const all = await store.readEventsAfter(id);
     const after = await store.readEventsAfter(id, all[3].id);
     expect(after.map((event) => event.id)).toEqual(all.slice(4).map((event) => event.id));
@@ -70,7 +88,7 @@ describe("job event hub", () => {
   it("delivers the log after an id, then live events, in order and once", async () => {
     const id = await newJob();
     await store.start(id, 1);
-    const first = await store.appendChunk(id, 1, { id: "c0" } as never);
+    const first = await store.appendChunks(id, 1, [{ id: "c0" } as never]);
     const seen: JobEvent[] = [];
     let stop: (() => void) | undefined;
     const ended = new Promise<void>((resolve) => {
@@ -84,7 +102,7 @@ describe("job event hub", () => {
       ).then((s) => (stop = s));
     });
     // Appends race the watch's catch-up read on purpose: nothing may be lost or doubled.
-    for (let i = 1; i < 20; i++) await store.appendChunk(id, 1, { id: `c${i}` } as never);
+    for (let i = 1; i < 20; i++) await store.appendChunks(id, 1, [{ id: `c${i}` } as never]);
     await store.complete(id, 1, { id: "r" } as never);
     await ended;
     stop?.();
@@ -106,7 +124,7 @@ describe("job event hub", () => {
           types.push(event.type);
           if (event.type === "job.cancelled") resolve();
         };
-        return hub.watch(id, listener, { fresh: true });
+        return hub.watch(id, listener);
       }),
     );
     await store.create({ id, model: "m", provider: "p", owner, mode: "async" });

@@ -6,12 +6,22 @@ import { Redis, type RedisOptions } from "ioredis";
  *   timeouts, so an outage answers 503 within 2 s instead of hanging.
  * - `queue`: the API's BullMQ producer; fails fast like `command`.
  * - `worker`: BullMQ workers; BullMQ requires `maxRetriesPerRequest: null` and waits out outages.
+ * - `writer`: the worker's own commands (job log, cache); waits out outages like BullMQ does.
  * - `subscriber`: pub/sub listeners; reconnect forever and resubscribe (ioredis does that itself).
+ * `command` and `writer` auto-pipeline: commands issued in the same tick (many requests or jobs
+ * at once) leave in one socket write, and a write is what a round trip costs most here.
  */
-export type RedisRole = "command" | "queue" | "worker" | "subscriber";
+export type RedisRole = "command" | "queue" | "worker" | "writer" | "subscriber";
 
 const roleOptions: Record<RedisRole, RedisOptions> = {
-  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1500 },
+  command: {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1500,
+    connectTimeout: 1500,
+    enableAutoPipelining: true,
+  },
+  writer: { maxRetriesPerRequest: null, connectTimeout: 5000, enableAutoPipelining: true },
   queue: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1500 },
   worker: { maxRetriesPerRequest: null, connectTimeout: 5000 },
   subscriber: { maxRetriesPerRequest: null, connectTimeout: 5000 },

@@ -50,6 +50,8 @@ export interface UsageStats {
 export interface UsageRepository {
   /** Appends one entry; false when an entry with the same `jobId` already exists. */
   record(entry: UsageEntry): boolean;
+  /** Appends several in one transaction (one disk sync); returns those newly recorded. */
+  recordAll<E extends UsageEntry>(entries: E[]): E[];
   stats(): UsageStats;
 }
 
@@ -105,25 +107,30 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
      GROUP BY u.key_id ORDER BY requests DESC, u.key_id LIMIT ?`,
   );
 
+  function record(entry: UsageEntry): boolean {
+    const row: UsageRow = {
+      created_at: entry.createdAt === undefined ? now() : Math.floor(entry.createdAt / 1000),
+      key_id: entry.keyId,
+      user_id: entry.userId,
+      model: entry.model,
+      provider: entry.provider,
+      prompt_tokens: wholeOrZero(entry.promptTokens),
+      completion_tokens: wholeOrZero(entry.completionTokens),
+      latency_ms: wholeOrZero(entry.latencyMs),
+      status: entry.status,
+      cache_hit: entry.cacheHit ? 1 : 0,
+      job_id: entry.jobId ?? null,
+      request_id: entry.requestId,
+      kind: entry.kind,
+    };
+    return insert.run(row).changes === 1;
+  }
+  const recordInOneTransaction = db.transaction((entries: UsageEntry[]) => entries.filter(record));
+  const recordAll = <E extends UsageEntry>(entries: E[]) => recordInOneTransaction(entries) as E[];
+
   return {
-    record(entry) {
-      const row: UsageRow = {
-        created_at: entry.createdAt === undefined ? now() : Math.floor(entry.createdAt / 1000),
-        key_id: entry.keyId,
-        user_id: entry.userId,
-        model: entry.model,
-        provider: entry.provider,
-        prompt_tokens: wholeOrZero(entry.promptTokens),
-        completion_tokens: wholeOrZero(entry.completionTokens),
-        latency_ms: wholeOrZero(entry.latencyMs),
-        status: entry.status,
-        cache_hit: entry.cacheHit ? 1 : 0,
-        job_id: entry.jobId ?? null,
-        request_id: entry.requestId,
-        kind: entry.kind,
-      };
-      return insert.run(row).changes === 1;
-    },
+    record,
+    recordAll,
     stats() {
       // One read transaction, so the figures agree with each other while usage keeps arriving.
       return db.transaction((): UsageStats => {

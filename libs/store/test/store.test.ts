@@ -287,6 +287,14 @@ describe("usage", () => {
     ...overrides,
   });
 
+  it("records a batch in one go, returning only the entries it did not have", () => {
+    const { usage } = setup();
+    usage.record(entry({ jobId: "job_9", kind: "job" }));
+    const batch = [entry({ jobId: "job_9", kind: "job" }), entry({ jobId: "job_10", kind: "job" }), entry()];
+    expect(usage.recordAll(batch)).toEqual([batch[1], batch[2]]);
+    expect(usage.stats().requests).toBe(3);
+  });
+
   it("records a job once, however often it is reported", () => {
     const { db, usage } = setup();
     expect(usage.record(entry({ jobId: "job_1", kind: "job" }))).toBe(true);

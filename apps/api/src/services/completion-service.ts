@@ -67,30 +67,34 @@ export function createCompletionService(deps: CompletionServiceDeps) {
 
   /**
    * Creates the job record and enqueues it, or joins the running job of an identical request.
-   * The caller follows the job's events from the very first.
+   * The caller follows the job's events from the very first: the watch subscribes, then reads the
+   * log, so it may run alongside the creation and still miss nothing.
    */
   async function submit(principal: Principal, request: ChatCompletionRequest, options: SubmitOptions): Promise<SubmittedJob> {
     const resolved = route(principal, request.model);
     if (options.coalesceAs) {
-      const follower = await followJob(deps.hub, options.coalesceAs);
-      const created = await createAndEnqueue(options.coalesceAs).catch((error) => {
-        follower.close();
-        throw error;
-      });
-      if (created === true) return { jobId: options.coalesceAs, follower, joined: false };
-      if (!isFinished(created) && (await store.countWaiters(options.coalesceAs, 1)) !== null) {
-        return { jobId: options.coalesceAs, follower, joined: true };
-      }
+      const shared = await start(options.coalesceAs);
+      if (shared) return shared;
       // The identical request's job already ended (its answer not cached): run a new one.
-      follower.close();
     }
     const jobId = options.jobId ?? newJobId();
-    const follower = await followJob(deps.hub, jobId, { fresh: true });
-    await createAndEnqueue(jobId).catch((error) => {
+    const started = await start(jobId);
+    if (!started) throw new GatewayError("internal_error", { message: `The job ${jobId} already exists.` });
+    return started;
+
+    /** Follows and creates the job at once; null when a job with that id had already ended. */
+    async function start(id: string): Promise<SubmittedJob | null> {
+      const [followed, created] = await Promise.allSettled([followJob(deps.hub, id), createAndEnqueue(id)]);
+      if (followed.status === "rejected" || created.status === "rejected") {
+        if (followed.status === "fulfilled") followed.value.close();
+        throw followed.status === "rejected" ? followed.reason : (created as PromiseRejectedResult).reason;
+      }
+      const follower = followed.value;
+      if (created.value === true) return { jobId: id, follower, joined: false };
+      if (!isFinished(created.value) && (await store.countWaiters(id, 1)) !== null) return { jobId: id, follower, joined: true };
       follower.close();
-      throw error;
-    });
-    return { jobId, follower, joined: false };
+      return null;
+    }
 
     async function createAndEnqueue(id: string) {
       const { stream: _stream, ...rest } = request;

@@ -25,15 +25,15 @@ export function startUsageDrain(options: {
   const consumer = `${hostname()}:${process.pid}`;
   let running = true;
 
+  // One transaction and one acknowledgement per batch read, not per entry.
   const recordAll = async (entries: [string, string[]][]) => {
-    for (const [id, fields] of entries) {
+    if (entries.length === 0) return;
+    const parsed = entries.flatMap(([, fields]) => {
       const text = fields[fields.indexOf("entry") + 1];
-      if (text) {
-        const entry = JSON.parse(text) as UsageEntry;
-        if (usage.record(entry)) options.onRecorded?.(entry);
-      }
-      await redis.xack(keys.usage, GROUP, id);
-    }
+      return text ? [JSON.parse(text) as UsageEntry] : [];
+    });
+    for (const entry of usage.recordAll(parsed)) options.onRecorded?.(entry);
+    await redis.xack(keys.usage, GROUP, ...entries.map(([id]) => id));
   };
 
   const loop = async () => {

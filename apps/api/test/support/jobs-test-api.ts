@@ -77,7 +77,7 @@ export function fakeAnswer(pieces: string[]): { chunks: ChatCompletionChunk[]; r
 export async function runJob(context: ApiContext, jobId: string, pieces: string[]): Promise<ChatCompletion> {
   const { chunks, result } = fakeAnswer(pieces);
   await context.store.start(jobId, 1);
-  for (const chunk of chunks) await context.store.appendChunk(jobId, 1, chunk);
+  for (const chunk of chunks) await context.store.appendChunks(jobId, 1, [chunk]);
   await context.store.complete(jobId, 1, result);
   return result;
 }

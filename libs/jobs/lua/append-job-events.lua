@@ -1,0 +1,48 @@
+--[[
+Appends events to a job's log, updates its record, tells live readers and, when the job ends,
+records its usage: all atomically.
+
+KEYS[1]  job record hash
+KEYS[2]  job event stream
+KEYS[3]  usage stream (written only when ARGV[5] is not "")
+ARGV[1]  pub/sub channel of the job's events
+ARGV[2]  approximate length bound of the event stream
+ARGV[3]  seconds the record and log live from now on; "0" leaves their expiry alone
+ARGV[4]  fencing attempt: when not "", the record's `attempt` must equal it (a worker whose try
+         was taken over by another after a stall must not write any more)
+ARGV[5]  usage entry (JSON) to add to the usage stream, or ""
+ARGV[6]  number N of events
+ARGV[7 .. 6+2N]  event type, event data (JSON text) pairs, in order
+ARGV[7+2N ..]    field, value pairs to set on the record
+
+Returns the id of the last event, or false when the job is unknown, already ended, or fenced
+off: exactly one terminal event is ever written, nothing after it, and usage once with it.
+Batching the chunks that arrive together keeps one log entry (and one message) per chunk while
+paying one round trip for all of them.
+]]
+local state = redis.call('HMGET', KEYS[1], 'status', 'attempt')
+local status = state[1]
+if not status then return false end
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return false end
+if ARGV[4] ~= '' and state[2] ~= ARGV[4] then return false end
+
+local count = tonumber(ARGV[6])
+local id
+for i = 0, count - 1 do
+  local eventType = ARGV[7 + 2 * i]
+  local data = ARGV[8 + 2 * i]
+  id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', eventType, 'data', data)
+  redis.call('PUBLISH', ARGV[1], '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}')
+end
+local fields = 7 + 2 * count
+if #ARGV >= fields then
+  redis.call('HSET', KEYS[1], unpack(ARGV, fields))
+end
+if ARGV[3] ~= '0' then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'entry', ARGV[5])
+end
+return id

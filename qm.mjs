@@ -1,0 +1,14 @@
+import { spawn } from "node:child_process";
+import { startGateway, startMockUpstream, startRedisServer } from "@llmgw/testing";
+const redis = await startRedisServer(); const mock = await startMockUpstream({ recordCalls: false });
+const g = await startGateway({ workers: 1, env: { REDIS_URL: redis.url, QUEUE_PREFIX: "q", USE_DATABASE_AUTH: "false", API_KEYS: "k", DEEPSEEK_API_KEY: "x", DEEPSEEK_BASE_URL: mock.url } });
+const headers = { authorization: "Bearer k", "content-type": "application/json", "cache-control": "no-cache" };
+for (let i = 0; i < 3; i++) await (await fetch(`${g.url}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: `warm ${i}` }] }) })).text();
+const mon = spawn("redis-cli", ["-p", String(redis.port), "monitor"]); let out = ""; mon.stdout.on("data", (d) => (out += d));
+await new Promise((r) => setTimeout(r, 300));
+await (await fetch(`${g.url}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: "hello there" }] }) })).text();
+await new Promise((r) => setTimeout(r, 300)); mon.kill();
+const lines = out.split("\n").filter(Boolean);
+console.log("commands:", lines.length);
+for (const l of lines) console.log(l.replace(/^[\d.]+ \[\d+ [\d.:]+\] /, "").slice(0, 160));
+await g.stop(); await mock.close(); await redis.destroy(); process.exit(0);
