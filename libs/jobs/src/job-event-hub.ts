@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { terminalEventTypes, type JobEventType } from "./contract.js";
 import { compareEventIds } from "./job-ids.js";
 import type { JobStore } from "./job-store.js";
 import type { JobEvent } from "./types.js";
@@ -19,6 +20,8 @@ function withinTimeout<T>(promise: Promise<T>): Promise<T> {
 export interface WatchOptions {
   /** Deliver only events after this id (Last-Event-ID); all of them without it. */
   after?: string;
+  /** Deliver only the job's final event: a synchronous JSON caller needs nothing else. */
+  finalOnly?: boolean;
 }
 
 interface Watcher {
@@ -28,6 +31,15 @@ interface Watcher {
   /** Live messages that arrive while the log is being read are held here, then de-duplicated. */
   pending: JobEvent[] | null;
   closed: boolean;
+  finalOnly: boolean;
+}
+
+const TYPE_FIELD = '"type":"';
+
+/** The event type of a message as append-job-events.lua writes it, read without parsing the rest. */
+function typeOf(message: string): string {
+  const start = message.indexOf(TYPE_FIELD) + TYPE_FIELD.length;
+  return message.slice(start, message.indexOf('"', start));
 }
 
 /**
@@ -43,6 +55,7 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
 
   function deliver(watcher: Watcher, event: JobEvent) {
     if (watcher.closed) return;
+    if (watcher.finalOnly && !terminalEventTypes.includes(event.type)) return;
     if (watcher.lastId !== undefined && compareEventIds(event.id, watcher.lastId) <= 0) return;
     watcher.lastId = event.id;
     watcher.listener(event);
@@ -67,6 +80,9 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     if (!channel.startsWith(channelPrefix)) return;
     const set = watchers.get(channel.slice(channelPrefix.length));
     if (!set) return;
+    // Most messages are chunks; when every local listener waits only for the end, skip parsing them.
+    const anyWantsAll = [...set].some((watcher) => !watcher.finalOnly);
+    if (!anyWantsAll && !terminalEventTypes.includes(typeOf(message) as JobEventType)) return;
     const event = JSON.parse(message) as JobEvent;
     for (const watcher of [...set]) {
       if (watcher.pending) watcher.pending.push(event);
@@ -89,7 +105,14 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     async watch(jobId: string, listener: JobEventListener, options: WatchOptions = {}): Promise<() => void> {
       // The subscriber queues commands while disconnected (to resubscribe); a new watch must not wait on that.
       if (subscriber.status !== "ready") throw new Error("Redis not ready: the event subscriber is reconnecting");
-      const watcher: Watcher = { jobId, listener, lastId: options.after, pending: null, closed: false };
+      const watcher: Watcher = {
+        jobId,
+        listener,
+        lastId: options.after,
+        pending: null,
+        closed: false,
+        finalOnly: options.finalOnly ?? false,
+      };
       let set = watchers.get(jobId);
       if (!set) {
         watchers.set(jobId, (set = new Set()));

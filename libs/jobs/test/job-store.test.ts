@@ -112,6 +112,30 @@ describe("job event hub", () => {
     ]);
   });
 
+  it("gives a final-only listener the job's end and nothing else", async () => {
+    const id = await newJob();
+    let stop: (() => void) | undefined;
+    const seen: string[] = [];
+    const ended = new Promise<void>((resolve) => {
+      void hub
+        .watch(
+          id,
+          (event) => {
+            seen.push(event.type);
+            resolve();
+          },
+          { finalOnly: true },
+        )
+        .then((s) => (stop = s));
+    });
+    await store.start(id, 1);
+    await store.appendChunks(id, 1, [{ id: "a" }, { id: "b" }] as never[]);
+    await store.complete(id, 1, { id: "r" } as never);
+    await ended;
+    stop?.();
+    expect(seen).toEqual(["job.completed"]);
+  });
+
   it("fans one job's events out to several listeners", async () => {
     const id = newJobId();
     const seen: string[][] = [[], [], []];

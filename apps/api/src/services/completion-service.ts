@@ -84,7 +84,8 @@ export function createCompletionService(deps: CompletionServiceDeps) {
 
     /** Follows and creates the job at once; null when a job with that id had already ended. */
     async function start(id: string): Promise<SubmittedJob | null> {
-      const [followed, created] = await Promise.allSettled([followJob(deps.hub, id), createAndEnqueue(id)]);
+      const follow = followJob(deps.hub, id, { finalOnly: options.mode !== "sync-stream" });
+      const [followed, created] = await Promise.allSettled([follow, createAndEnqueue(id)]);
       if (followed.status === "rejected" || created.status === "rejected") {
         if (followed.status === "fulfilled") followed.value.close();
         throw followed.status === "rejected" ? followed.reason : (created as PromiseRejectedResult).reason;
