@@ -1,35 +1,20 @@
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { loremWords, startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loremWords, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // SIGTERM reaches the API while it streams an answer: the stream ends complete, then the process exits 0.
-const CLIENT_KEY = `gw-shutdown${randomUUID().replace(/-/g, "")}`;
 const WORDS = 30;
 
+let stack: MockedGateway;
 let mock: MockUpstream;
 let gateway: GatewayStack;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: `e2e-shutdown-${randomUUID()}`,
-      USE_DATABASE_AUTH: "false",
-      API_KEYS: CLIENT_KEY,
-      DEEPSEEK_API_KEY: "sk-shutdown-provider",
-      DEEPSEEK_BASE_URL: mock.url,
-      RATE_LIMIT_ENABLED: "false",
-      CACHE_ENABLED: "false",
-    },
-  });
+  stack = await startMockedGateway({ env: { RATE_LIMIT_ENABLED: "false", CACHE_ENABLED: "false" } });
+  ({ mock, gateway } = stack);
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
-});
+afterAll(() => stack?.stop());
 
 /** The `data:` payloads of SSE text, in order. */
 function sseData(text: string): string[] {
@@ -42,19 +27,11 @@ function sseData(text: string): string[] {
 describe("graceful API shutdown", () => {
   it("finishes an in-flight SSE stream and JSON call after SIGTERM, refuses new connections, and exits 0", async () => {
     // A synchronous JSON call whose upstream answers only after a second.
-    const pending = fetch(`${gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: "Answer late [[mock:delay=1000]]" }] }),
-    });
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "deepseek-chat",
-        stream: true,
-        messages: [{ role: "user", content: `Tell me slowly [[mock:words=${WORDS},chunk_delay=50]]` }],
-      }),
+    const pending = stack.complete({ model: "deepseek-chat", messages: [{ role: "user", content: "Answer late [[mock:delay=1000]]" }] });
+    const response = await stack.complete({
+      model: "deepseek-chat",
+      stream: true,
+      messages: [{ role: "user", content: `Tell me slowly [[mock:words=${WORDS},chunk_delay=50]]` }],
     });
     expect(response.status).toBe(200);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();

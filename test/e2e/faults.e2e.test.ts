@@ -4,43 +4,28 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createJobStore } from "@llmgw/jobs";
 import { cacheScope, canonicalRequestKey, coalescingJobId } from "@llmgw/cache";
-import { loremWords, startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { loremWords, type MockUpstream } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // Faults made for real: the mock upstream fails, hangs and drops; callers walk away.
-const CLIENT_KEY = `gw-faults${randomUUID().replace(/-/g, "")}`;
-const prefix = `faults-${randomUUID()}`;
-
+let stack: MockedGateway;
 let mock: MockUpstream;
-let gateway: GatewayStack;
 let client: OpenAI;
 let redis: Redis;
 let store: ReturnType<typeof createJobStore>;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
+  stack = await startMockedGateway({
     workers: 2,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: prefix,
-      USE_DATABASE_AUTH: "false",
-      API_KEYS: CLIENT_KEY,
-      DEEPSEEK_API_KEY: "sk-faults-provider",
-      DEEPSEEK_BASE_URL: mock.url,
-      RATE_LIMIT_ENABLED: "false",
-      JOB_ATTEMPTS: "3",
-      FIRST_BYTE_TIMEOUT_MS: "700",
-      IDLE_TIMEOUT_MS: "700",
-    },
+    env: { RATE_LIMIT_ENABLED: "false", JOB_ATTEMPTS: "3", FIRST_BYTE_TIMEOUT_MS: "700", IDLE_TIMEOUT_MS: "700" },
   });
-  client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  ({ mock, client } = stack);
   redis = new Redis(inject("redisUrl"));
-  store = createJobStore(redis, { prefix, retentionSeconds: 3600 });
+  store = createJobStore(redis, { prefix: stack.prefix, retentionSeconds: 3600 });
 });
 
 afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
+  await stack?.stop();
   redis?.disconnect();
 });
 
@@ -50,15 +35,8 @@ function unique(directives: string) {
   const content = `${tag} ${directives}`;
   return { tag, request: { model: "deepseek-chat", messages: [{ role: "user" as const, content }] } };
 }
-const callsWith = (tag: string) => mock.calls.filter((call) => JSON.stringify(call.body).includes(tag)).length;
-
-const post = (body: unknown, signal?: AbortSignal) =>
-  fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  });
+const callsWith = (tag: string) => stack.callsWith(tag);
+const post = (body: unknown, signal?: AbortSignal) => stack.complete(body, { signal });
 
 describe("retries: the queue owns them", () => {
   it("ends a persistent upstream 500 after exactly JOB_ATTEMPTS calls with a 502 the SDKs will not retry", async () => {

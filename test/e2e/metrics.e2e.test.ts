@@ -1,42 +1,25 @@
-import { randomUUID } from "node:crypto";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { GatewayStack } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // The built API and a worker as real processes; both /metrics endpoints scraped over HTTP.
-const CLIENT_KEY = `gw-metrics${randomUUID().replace(/-/g, "")}`;
-const PROVIDER_KEY = `sk-provider-${randomUUID()}`;
-
-let mock: MockUpstream;
+let stack: MockedGateway;
 let gateway: GatewayStack;
 let client: OpenAI;
+let CLIENT_KEY: string;
+let PROVIDER_KEY: string;
 let workerMetricsUrl: string;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: `e2e-metrics-${randomUUID()}`,
-      USE_DATABASE_AUTH: "false",
-      API_KEYS: CLIENT_KEY,
-      DEEPSEEK_API_KEY: PROVIDER_KEY,
-      DEEPSEEK_BASE_URL: mock.url,
-      RATE_LIMIT_ENABLED: "false",
-      CACHE_ENABLED: "false",
-    },
-  });
+  stack = await startMockedGateway({ env: { RATE_LIMIT_ENABLED: "false", CACHE_ENABLED: "false" } });
+  ({ gateway, client, clientKey: CLIENT_KEY, providerKey: PROVIDER_KEY } = stack);
   const ready = JSON.parse(await gateway.workers[0].waitForLine(/worker ready/)) as { metricsPort: number };
   expect(ready.metricsPort).toBeGreaterThan(0);
   workerMetricsUrl = `http://127.0.0.1:${ready.metricsPort}/metrics`;
-  client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
-});
+afterAll(() => stack?.stop());
 
 /** The value of the sample with exactly these labels, from Prometheus text. */
 function valueOf(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -1,41 +1,24 @@
-import { randomUUID } from "node:crypto";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GatewayStack, MockUpstream } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // The built API and two workers as real processes, the official openai client, a real Redis.
-const CLIENT_KEY = `gw-e2e${randomUUID().replace(/-/g, "")}`;
-const PROVIDER_KEY = `sk-provider-${randomUUID()}`;
-
+let stack: MockedGateway;
 let mock: MockUpstream;
 let gateway: GatewayStack;
 let client: OpenAI;
 let upstream: OpenAI;
+let CLIENT_KEY: string;
+let PROVIDER_KEY: string;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 2,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: `e2e-${randomUUID()}`,
-      USE_DATABASE_AUTH: "false",
-      API_KEYS: CLIENT_KEY,
-      DEEPSEEK_API_KEY: PROVIDER_KEY,
-      DEEPSEEK_BASE_URL: mock.url,
-      CACHE_ENABLED: "false",
-      RATE_LIMIT_ENABLED: "false",
-      LOG_LEVEL: "trace",
-    },
-  });
-  client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  stack = await startMockedGateway({ workers: 2, env: { CACHE_ENABLED: "false", RATE_LIMIT_ENABLED: "false", LOG_LEVEL: "trace" } });
+  ({ mock, gateway, client, clientKey: CLIENT_KEY, providerKey: PROVIDER_KEY } = stack);
   upstream = new OpenAI({ apiKey: PROVIDER_KEY, baseURL: mock.url, maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
-});
+afterAll(() => stack?.stop());
 
 const ask = (text: string) => ({ model: "deepseek-chat", messages: [{ role: "user" as const, content: text }] });
 

@@ -2,51 +2,31 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createJobStore } from "@llmgw/jobs";
-import { loremWords, startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { loremWords, type GatewayStack } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // Workers die (SIGKILL) and stop (SIGTERM) in the middle of jobs; nothing accepted is lost.
-const CLIENT_KEY = `gw-workers${randomUUID().replace(/-/g, "")}`;
-const prefix = `workers-${randomUUID()}`;
-
-let mock: MockUpstream;
+let stack: MockedGateway;
 let gateway: GatewayStack;
 let redis: Redis;
 let store: ReturnType<typeof createJobStore>;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: prefix,
-      USE_DATABASE_AUTH: "false",
-      API_KEYS: CLIENT_KEY,
-      DEEPSEEK_API_KEY: "sk-workers-provider",
-      DEEPSEEK_BASE_URL: mock.url,
-      RATE_LIMIT_ENABLED: "false",
-      CACHE_ENABLED: "false",
-      WORKER_LOCK_MS: "1500",
-      SYNC_TIMEOUT_MS: "1500",
-    },
+  stack = await startMockedGateway({
+    env: { RATE_LIMIT_ENABLED: "false", CACHE_ENABLED: "false", WORKER_LOCK_MS: "1500", SYNC_TIMEOUT_MS: "1500" },
   });
+  gateway = stack.gateway;
   redis = new Redis(inject("redisUrl"));
-  store = createJobStore(redis, { prefix, retentionSeconds: 3600 });
+  store = createJobStore(redis, { prefix: stack.prefix, retentionSeconds: 3600 });
 });
 
 afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
+  await stack?.stop();
   redis?.disconnect();
 });
 
-const post = (content: string) =>
-  fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content }] }),
-  });
-const callsWith = (tag: string) => mock.calls.filter((call) => JSON.stringify(call.body).includes(tag)).length;
+const post = (content: string) => stack.complete({ model: "deepseek-chat", messages: [{ role: "user", content }] });
+const callsWith = (tag: string) => stack.callsWith(tag);
 
 async function waitForStatus(jobId: string, status: string, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -78,14 +58,10 @@ describe("a worker killed in the middle of a job", () => {
     const tag = randomUUID();
     const [victim] = gateway.workers;
     // Streamed, so the job id arrives with the first chunk while the only worker is mid-answer.
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "deepseek-chat",
-        stream: true,
-        messages: [{ role: "user", content: `${tag} [[mock:words=40,chunk_delay=40]]` }],
-      }),
+    const response = await stack.complete({
+      model: "deepseek-chat",
+      stream: true,
+      messages: [{ role: "user", content: `${tag} [[mock:words=40,chunk_delay=40]]` }],
     });
     const jobId = response.headers.get("x-job-id")!;
     const streamed = response.text();
