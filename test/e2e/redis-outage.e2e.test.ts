@@ -1,42 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, spawnApp, startGateway, startMockUpstream, startRedisServer, type GatewayStack, type MockUpstream, type RedisServerHandle } from "@llmgw/testing";
+import { freePort, spawnApp, startRedisServer, type GatewayStack, type RedisServerHandle } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // A Redis of this test's own, stopped, restarted on the same port, and frozen.
-const CLIENT_KEY = `gw-outage${randomUUID().replace(/-/g, "")}`;
-
 let redis: RedisServerHandle;
-let mock: MockUpstream;
+let stack: MockedGateway;
 let gateway: GatewayStack;
+let CLIENT_KEY: string;
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: redis.url,
-      USE_DATABASE_AUTH: "false",
-      API_KEYS: CLIENT_KEY,
-      DEEPSEEK_API_KEY: "sk-outage-provider",
-      DEEPSEEK_BASE_URL: mock.url,
-      CACHE_ENABLED: "false",
-    },
-  });
+  stack = await startMockedGateway({ env: { REDIS_URL: redis.url, CACHE_ENABLED: "false" } });
+  ({ gateway, clientKey: CLIENT_KEY } = stack);
 });
 
 afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
+  await stack?.stop();
   await redis?.destroy();
 });
 
-const complete = () =>
-  fetch(`${gateway.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: `hello ${randomUUID()}` }] }),
-  });
+const complete = () => stack.complete({ model: "deepseek-chat", messages: [{ role: "user", content: `hello ${randomUUID()}` }] });
 
 async function timed(request: () => Promise<Response>) {
   const started = performance.now();
