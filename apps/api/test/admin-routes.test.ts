@@ -1,42 +1,25 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { loadConfig } from "@llmgw/config";
 import { jobKeys, newJobId } from "@llmgw/jobs";
-import { createLogger } from "@llmgw/logger";
 import { hashApiKey } from "@llmgw/store";
 import { buildApp } from "../src/app.js";
-import { createApiContext, type ApiContext } from "../src/context.js";
+import { startTestApi, type TestApi } from "./support/test-api.js";
+import type { ApiContext } from "../src/context.js";
 
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
-const folder = mkdtempSync(join(tmpdir(), "llmgw-admin-routes-"));
-const opened: { app: FastifyInstance; context: ApiContext }[] = [];
+const opened: TestApi[] = [];
 
 /** A context and app of their own: a fresh database file and Redis prefix, so counts start at zero. */
 async function startApi(env: Record<string, string> = {}) {
-  const config = loadConfig({
-    REDIS_URL: inject("redisUrl"),
-    QUEUE_PREFIX: `test-${randomUUID()}`,
-    DATABASE_PATH: join(folder, `${randomUUID()}.db`),
-    ADMIN_TOKEN,
-    ...env,
-  });
-  const context = await createApiContext(config, createLogger({ level: "silent" }));
-  const app = await buildApp(context);
-  opened.push({ app, context });
-  return { app, context };
+  const api = await startTestApi({ ADMIN_TOKEN, ...env });
+  opened.push(api);
+  return api;
 }
 
 afterAll(async () => {
-  for (const { app, context } of opened) {
-    await app.close();
-    await context.close();
-  }
-  rmSync(folder, { recursive: true, force: true });
+  for (const api of opened) await api.close();
 });
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -1,53 +1,30 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
-import { inject } from "vitest";
-import { loadConfig } from "@llmgw/config";
 import type { ChatCompletion, ChatCompletionChunk } from "@llmgw/providers";
-import { createLogger } from "@llmgw/logger";
-import { buildApp } from "../../src/app.js";
-import { createApiContext, type ApiContext, type ApiContextOptions } from "../../src/context.js";
+import type { ApiContext, ApiContextOptions } from "../../src/context.js";
+import { startTestApi, type TestApi } from "./test-api.js";
 
 export const KEY_A = `gw-jobs-a-${randomUUID()}`;
 export const KEY_B = `gw-jobs-b-${randomUUID()}`;
 
-export interface JobsTestApi {
-  app: FastifyInstance;
-  context: ApiContext;
-  close(): Promise<void>;
-}
+export type JobsTestApi = TestApi;
 
 /**
  * The API in-process with two static client keys and a DeepSeek provider that is never called:
  * no worker runs, so a test plays the worker by writing the job's events itself.
  */
-export async function startJobsApi(env: Record<string, string> = {}, options: ApiContextOptions = {}): Promise<JobsTestApi> {
-  const config = loadConfig({
-    REDIS_URL: inject("redisUrl"),
-    QUEUE_PREFIX: `test-${randomUUID()}`,
-    DATABASE_PATH: join(mkdtempSync(join(tmpdir(), "llmgw-jobs-test-")), "gateway.db"),
-    USE_DATABASE_AUTH: "false",
-    API_KEYS: `${KEY_A},${KEY_B}`,
-    DEEPSEEK_API_KEY: "sk-never-called",
-    DEEPSEEK_BASE_URL: "http://127.0.0.1:9/v1",
-    CACHE_ENABLED: "false",
-    RATE_LIMIT_ENABLED: "false",
-    ...env,
-  });
-  const context = await createApiContext(config, createLogger({ level: "silent" }), options);
-  const app = await buildApp(context);
-  // injectWS, unlike inject, does not wait for the app to be ready.
-  await app.ready();
-  return {
-    app,
-    context,
-    async close() {
-      await app.close();
-      await context.close();
+export function startJobsApi(env: Record<string, string> = {}, options: ApiContextOptions = {}): Promise<JobsTestApi> {
+  return startTestApi(
+    {
+      USE_DATABASE_AUTH: "false",
+      API_KEYS: `${KEY_A},${KEY_B}`,
+      DEEPSEEK_API_KEY: "sk-never-called",
+      DEEPSEEK_BASE_URL: "http://127.0.0.1:9/v1",
+      CACHE_ENABLED: "false",
+      RATE_LIMIT_ENABLED: "false",
+      ...env,
     },
-  };
+    options,
+  );
 }
 
 export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
