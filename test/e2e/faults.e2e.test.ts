@@ -120,6 +120,20 @@ describe("callers that go away", () => {
     await mock.waitForAbort(abortsBefore + 1, 1000);
   });
 
+  it("cancels the job and aborts the upstream call within 1 s of an SSE caller disconnecting mid-stream", async () => {
+    const { tag, request } = unique("[[mock:hang_after=3]]");
+    const abortsBefore = mock.aborts;
+    const controller = new AbortController();
+    const response = await post({ ...request, stream: true }, controller.signal);
+    const jobId = response.headers.get("x-job-id")!;
+    const reader = response.body!.getReader();
+    await reader.read(); // the first chunk has arrived: the answer is streaming
+    controller.abort();
+    await mock.waitForAbort(abortsBefore + 1, 1000);
+    expect((await store.get(jobId))?.status).toBe("cancelled");
+    expect(callsWith(tag)).toBe(1);
+  });
+
   it("cancels nothing while a coalesced identical request still waits", async () => {
     const { tag, request } = unique("[[mock:delay=600]]");
     const controller = new AbortController();

@@ -90,3 +90,18 @@ describe("while Redis is away", () => {
     }
   });
 });
+
+describe("a queue Redis that may evict keys", () => {
+  it("makes both processes warn loudly at start-up", { timeout: 30_000 }, async () => {
+    const evicting = await startRedisServer({ extraArgs: ["--maxmemory-policy", "allkeys-lru"] });
+    const lru = await startMockedGateway({ env: { REDIS_URL: evicting.url } });
+    try {
+      const warning = /maxmemory-policy is \\"allkeys-lru\\": queued jobs can be evicted and lost; set it to noeviction/;
+      await lru.gateway.api.waitForLine(warning);
+      await lru.gateway.workers[0].waitForLine(warning);
+    } finally {
+      await lru.stop();
+      await evicting.destroy();
+    }
+  });
+});
