@@ -1,34 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import type { GatewayStack, MockUpstream } from "@llmgw/testing";
+import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
 // An error storm, then a search of everything the gateway wrote or said for the keys.
-const PROVIDER_KEY = `sk-storm-provider-${randomUUID()}`;
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
-const prefix = `secrets-${randomUUID()}`;
 
+let stack: MockedGateway;
 let mock: MockUpstream;
 let gateway: GatewayStack;
 let redis: Redis;
+let prefix: string;
+let PROVIDER_KEY: string;
 let clientKey: string;
 const seen: string[] = [];
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: prefix,
-      ADMIN_TOKEN,
-      DEEPSEEK_API_KEY: PROVIDER_KEY,
-      DEEPSEEK_BASE_URL: mock.url,
-      RATE_LIMIT_PER_MINUTE: "15",
-      JOB_ATTEMPTS: "2",
-      LOG_LEVEL: "trace",
-    },
+  // Keys from SQLite, made over the admin API, as in production.
+  stack = await startMockedGateway({
+    env: { ADMIN_TOKEN, USE_DATABASE_AUTH: "true", RATE_LIMIT_PER_MINUTE: "15", JOB_ATTEMPTS: "2", LOG_LEVEL: "trace" },
   });
+  ({ mock, gateway, prefix, providerKey: PROVIDER_KEY } = stack);
   redis = new Redis(inject("redisUrl"));
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
   const user = await (await fetch(`${gateway.url}/api/v1/admin/users`, { method: "POST", headers: admin, body: JSON.stringify({ username: "storm", email: "storm@example.com" }) })).json();
@@ -38,8 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gateway?.stop();
-  await mock?.close();
+  await stack?.stop();
   redis?.disconnect();
 });
 
