@@ -50,7 +50,9 @@ export async function processCompletionJob(
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
   const metrics = deps.metrics?.startTry(data);
-  const writer = createChunkWriter((batch) => deps.store.appendChunks(data.jobId, attempt, batch));
+  // A synchronous JSON caller waits for the end alone: its chunks are logged, not broadcast.
+  const publish = data.mode !== "sync-json";
+  const writer = createChunkWriter((batch) => deps.store.appendChunks(data.jobId, attempt, batch, { publish }));
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);

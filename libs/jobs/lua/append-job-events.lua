@@ -11,9 +11,12 @@ ARGV[3]  seconds the record and log live from now on; "0" leaves their expiry al
 ARGV[4]  fencing attempt: when not "", the record's `attempt` must equal it (a worker whose try
          was taken over by another after a stall must not write any more)
 ARGV[5]  usage entry (JSON) to add to the usage stream, or ""
-ARGV[6]  number N of events
-ARGV[7 .. 6+2N]  event type, event data (JSON text) pairs, in order
-ARGV[7+2N ..]    field, value pairs to set on the record
+ARGV[6]  "1" to publish the events to live readers; "0" to only log them (the chunks of a job
+         whose caller waits for the end alone: readers that want chunks re-read the log when the
+         job's final event is published)
+ARGV[7]  number N of events
+ARGV[8 .. 7+2N]  event type, event data (JSON text) pairs, in order
+ARGV[8+2N ..]    field, value pairs to set on the record
 
 Returns the id of the last event, or false when the job is unknown, already ended, or fenced
 off: exactly one terminal event is ever written, nothing after it, and usage once with it.
@@ -26,15 +29,18 @@ if not status then return false end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return false end
 if ARGV[4] ~= '' and state[2] ~= ARGV[4] then return false end
 
-local count = tonumber(ARGV[6])
+local publish = ARGV[6] == '1'
+local count = tonumber(ARGV[7])
 local id
 for i = 0, count - 1 do
-  local eventType = ARGV[7 + 2 * i]
-  local data = ARGV[8 + 2 * i]
+  local eventType = ARGV[8 + 2 * i]
+  local data = ARGV[9 + 2 * i]
   id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', eventType, 'data', data)
-  redis.call('PUBLISH', ARGV[1], '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}')
+  if publish then
+    redis.call('PUBLISH', ARGV[1], '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}')
+  end
 end
-local fields = 7 + 2 * count
+local fields = 8 + 2 * count
 if #ARGV >= fields then
   redis.call('HSET', KEYS[1], unpack(ARGV, fields))
 end

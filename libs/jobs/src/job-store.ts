@@ -51,6 +51,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     /** A terminal event: the record and log then live for the retention time. */
     terminal?: boolean;
     usage?: UsageEntry;
+    /** False: log the events without telling live readers (see append-job-events.lua). */
+    publish?: boolean;
   }
 
   async function append(jobId: string, events: [JobEventType, unknown][], options: AppendOptions): Promise<string | null> {
@@ -64,6 +66,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       options.terminal ? retention : KEEP_EXPIRY,
       options.fence === undefined ? NO_FENCE : String(options.fence),
       options.usage ? JSON.stringify(options.usage) : "",
+      options.publish === false ? "0" : "1",
       events.length,
       ...events.flatMap(([type, data]) => [type, JSON.stringify(data)]),
       ...pairs,
@@ -135,12 +138,15 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return append(jobId, [["job.started", { attempt }]], { fields });
     },
 
-    /** Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job. */
-    appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[]): Promise<string | null> {
+    /**
+     * Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job.
+     * `publish: false` logs them without a message per chunk, for a job nobody follows live.
+     */
+    appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[], options: { publish?: boolean } = {}): Promise<string | null> {
       return append(
         jobId,
         chunks.map((chunk) => ["job.chunk", chunk]),
-        { fence: attempt },
+        { fence: attempt, publish: options.publish },
       );
     },
 

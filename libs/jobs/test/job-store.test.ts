@@ -136,6 +136,25 @@ describe("job event hub", () => {
     expect(seen).toEqual(["job.completed"]);
   });
 
+  it("gives a full listener chunks that were logged without a message, in order, before the end", async () => {
+    const id = await newJob();
+    const seen: string[] = [];
+    let resolveEnded: () => void = () => {};
+    const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+    // Watching live before anything is appended: only the end's message can bring the chunks.
+    const stop = await hub.watch(id, (event) => {
+      seen.push(event.type === "job.chunk" ? (event.data as { id: string }).id : event.type);
+      if (event.type === "job.completed") resolveEnded();
+    });
+    await store.start(id, 1);
+    await store.appendChunks(id, 1, [{ id: "a" }, { id: "b" }] as never[], { publish: false });
+    await store.appendChunks(id, 1, [{ id: "c" }] as never[], { publish: false });
+    await store.complete(id, 1, { id: "r" } as never);
+    await ended;
+    stop();
+    expect(seen).toEqual(["job.queued", "job.started", "a", "b", "c", "job.completed"]);
+  });
+
   it("fans one job's events out to several listeners", async () => {
     const id = newJobId();
     const seen: string[][] = [[], [], []];
