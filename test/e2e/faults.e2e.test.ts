@@ -17,7 +17,7 @@ let store: ReturnType<typeof createJobStore>;
 beforeAll(async () => {
   stack = await startMockedGateway({
     workers: 2,
-    env: { RATE_LIMIT_ENABLED: "false", JOB_ATTEMPTS: "3", FIRST_BYTE_TIMEOUT_MS: "700", IDLE_TIMEOUT_MS: "700" },
+    env: { RATE_LIMIT_ENABLED: "false", JOB_ATTEMPTS: "3", FIRST_BYTE_TIMEOUT_MS: "700", IDLE_TIMEOUT_MS: "700", JOB_TIMEOUT_MS: "3000" },
   });
   ({ mock, client } = stack);
   redis = new Redis(inject("redisUrl"));
@@ -85,6 +85,28 @@ describe("timeouts per try", () => {
     const response = await post(request);
     expect(response.status).toBe(502);
     expect((await response.json()).error.message).toContain("no data for 700 ms in the middle of the answer");
+    expect(callsWith(tag)).toBe(1);
+    await mock.waitForAbort(abortsBefore + 1, 2000);
+  });
+});
+
+describe("what counts as progress", () => {
+  it("does not count keep-alive comments: a stream that only sends them times out as idle", async () => {
+    const { tag, request } = unique("[[mock:keepalive_after=3]]");
+    const abortsBefore = mock.aborts;
+    const response = await post(request);
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toContain("no data for 700 ms in the middle of the answer");
+    expect(callsWith(tag)).toBe(1);
+    await mock.waitForAbort(abortsBefore + 1, 2000);
+  });
+
+  it("ends a try that keeps producing past JOB_TIMEOUT_MS, closing the upstream socket", async () => {
+    const { tag, request } = unique("[[mock:words=200,chunk_delay=50]]");
+    const abortsBefore = mock.aborts;
+    const response = await post(request);
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toContain("no complete answer within 3000 ms");
     expect(callsWith(tag)).toBe(1);
     await mock.waitForAbort(abortsBefore + 1, 2000);
   });

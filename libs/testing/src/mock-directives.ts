@@ -15,6 +15,7 @@ export interface MockDirectives {
   delay?: number;
   hang?: boolean;
   hangAfter?: number;
+  keepaliveAfter?: number;
   dropAfter?: number;
   streamErrorAfter?: number;
   chunkDelay?: number;
@@ -65,6 +66,9 @@ export function parseDirectives(text: string): MockDirectives {
           break;
         case "hang_after":
           directives.hangAfter = count;
+          break;
+        case "keepalive_after":
+          directives.keepaliveAfter = count;
           break;
         case "drop_after":
           directives.dropAfter = count;

@@ -8,6 +8,8 @@ export interface StreamPlan {
   chunkDelayMs: number;
   /** Stop after this many chunks: hang, drop the socket, or send an error event and end. */
   hangAfter?: number;
+  /** Stop after this many chunks and send only `: keep-alive` comments, every 100 ms, until the client leaves. */
+  keepaliveAfter?: number;
   dropAfter?: number;
   errorAfter?: number;
   errorEvent: string;
@@ -48,7 +50,7 @@ export async function writeSseStream(res: ServerResponse, plan: StreamPlan, cont
 
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   send(": keep-alive\n\n");
-  const stops = [plan.hangAfter, plan.dropAfter, plan.errorAfter].filter((n): n is number => n !== undefined);
+  const stops = [plan.hangAfter, plan.keepaliveAfter, plan.dropAfter, plan.errorAfter].filter((n): n is number => n !== undefined);
   const stopAt = Math.min(plan.events.length, ...stops);
   for (let i = 0; i < stopAt; i++) {
     if (control.closed()) return;
@@ -67,6 +69,12 @@ export async function writeSseStream(res: ServerResponse, plan: StreamPlan, cont
     send(`data: ${plan.errorEvent}\n\n`);
     flush();
     res.end();
+  } else if (plan.keepaliveAfter === stopAt) {
+    flush();
+    while (!control.closed()) {
+      res.write(": keep-alive\n\n");
+      await control.sleep(100);
+    }
   } else if (plan.hangAfter === stopAt) {
     flush();
     await control.hang();

@@ -22,6 +22,7 @@
  *   delay=MS              wait before the response headers
  *   hang                  never answer; the client closing counts as an abort
  *   hang_after=N          stream N chunks, then hang (JSON: half the body, then hang)
+ *   keepalive_after=N     stream N chunks, then only `: keep-alive` comments every 100 ms, forever
  *   drop_after=N          stream N chunks, then destroy the socket (JSON: half the body, then drop)
  *   stream_error_after=N  stream N chunks, then a `data: {"error":…}` event and the end
  *   chunk_delay=MS        pause between streamed chunks
@@ -175,6 +176,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       seed: answer.seed,
       chunkDelayMs: directives.chunkDelay ?? 0,
       hangAfter: directives.hangAfter,
+      keepaliveAfter: directives.keepaliveAfter,
       dropAfter: directives.dropAfter,
       errorAfter: directives.streamErrorAfter,
       errorEvent: JSON.stringify(errorBody("mock stream error", "server_error", "mock_stream_error")),
