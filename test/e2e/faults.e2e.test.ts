@@ -68,47 +68,21 @@ describe("retries: the queue owns them", () => {
   });
 });
 
-describe("timeouts per try", () => {
-  it("retries a try whose first byte never comes, aborting each upstream socket, then answers 502", async () => {
-    const { tag, request } = unique("[[mock:hang]]");
+describe("timeouts per try (keep-alive comments are not progress)", () => {
+  // Each try's clock aborts the upstream socket; only a try that produced nothing is retried.
+  it.each([
+    ["retries a try whose first byte never comes, then answers 502", "[[mock:hang]]", "no first byte within 700 ms", 3],
+    ["does not retry a try that went idle after chunks", "[[mock:hang_after=3]]", "no data for 700 ms in the middle of the answer", 1],
+    ["times out as idle a stream that sends only keep-alive comments", "[[mock:keepalive_after=3]]", "no data for 700 ms in the middle of the answer", 1],
+    ["ends a try that keeps producing past JOB_TIMEOUT_MS", "[[mock:words=200,chunk_delay=50]]", "no complete answer within 3000 ms", 1],
+  ])("%s", async (_title, directive, message, calls) => {
+    const { tag, request } = unique(directive);
     const abortsBefore = mock.aborts;
     const response = await post(request);
     expect(response.status).toBe(502);
-    expect((await response.json()).error.message).toContain("no first byte within 700 ms");
-    expect(callsWith(tag)).toBe(3);
-    await mock.waitForAbort(abortsBefore + 3, 2000);
-  });
-
-  it("does not retry a try that went idle after chunks; the upstream socket is closed", async () => {
-    const { tag, request } = unique("[[mock:hang_after=3]]");
-    const abortsBefore = mock.aborts;
-    const response = await post(request);
-    expect(response.status).toBe(502);
-    expect((await response.json()).error.message).toContain("no data for 700 ms in the middle of the answer");
-    expect(callsWith(tag)).toBe(1);
-    await mock.waitForAbort(abortsBefore + 1, 2000);
-  });
-});
-
-describe("what counts as progress", () => {
-  it("does not count keep-alive comments: a stream that only sends them times out as idle", async () => {
-    const { tag, request } = unique("[[mock:keepalive_after=3]]");
-    const abortsBefore = mock.aborts;
-    const response = await post(request);
-    expect(response.status).toBe(502);
-    expect((await response.json()).error.message).toContain("no data for 700 ms in the middle of the answer");
-    expect(callsWith(tag)).toBe(1);
-    await mock.waitForAbort(abortsBefore + 1, 2000);
-  });
-
-  it("ends a try that keeps producing past JOB_TIMEOUT_MS, closing the upstream socket", async () => {
-    const { tag, request } = unique("[[mock:words=200,chunk_delay=50]]");
-    const abortsBefore = mock.aborts;
-    const response = await post(request);
-    expect(response.status).toBe(502);
-    expect((await response.json()).error.message).toContain("no complete answer within 3000 ms");
-    expect(callsWith(tag)).toBe(1);
-    await mock.waitForAbort(abortsBefore + 1, 2000);
+    expect((await response.json()).error.message).toContain(message);
+    expect(callsWith(tag)).toBe(calls);
+    await mock.waitForAbort(abortsBefore + calls, 2000);
   });
 });
 
