@@ -336,6 +336,8 @@ describe("cache and coalescing across instances", () => {
   it("10 identical concurrent requests on both instances make one upstream call and one usage row", async () => {
     const { keyId, apiKey } = await newKey();
     const tag = randomUUID();
+    // Global figures: what earlier tests' requests left in the usage stream must be in them first.
+    await usageDrained();
     const before = await stats();
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => complete(i % 2, apiKey, ask(`${tag} [[mock:delay=1000]]`))),

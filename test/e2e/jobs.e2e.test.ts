@@ -262,6 +262,17 @@ describe("jobs over HTTP", () => {
     expect((await again.json()).error.code).toBe("job_already_ended");
   });
 
+  it("keeps a synchronous JSON call's chunks in its job's log, in order, before its result", async () => {
+    // Nobody follows such a job live, so the worker holds its chunks and logs them with the end.
+    const { data: answer, response } = await client.chat.completions.create(ask(`sync log ${randomUUID()} [[mock:words=30]]`)).withResponse();
+    const events = await readEvents(response.headers.get("x-job-id")!);
+    expect(events.map((event) => event.event).filter((type) => type !== "job.chunk")).toEqual(["job.queued", "job.started", "job.completed"]);
+    expect(events.at(-1)?.event).toBe("job.completed");
+    const chunks = events.filter((event) => event.event === "job.chunk").map((event) => event.data.data as OpenAI.ChatCompletionChunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? "").join("")).toBe(answer.choices[0].message.content);
+    expect(chunks.at(-1)?.usage).toEqual(answer.usage);
+  });
+
   it("resumes the SSE events after Last-Event-ID with only the later events", async () => {
     const job = await submit({ request: ask("stream me slowly [[mock:words=30]]") });
     const all = await readEvents(job.id);

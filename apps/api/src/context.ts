@@ -35,10 +35,14 @@ export interface ApiContextOptions {
 
 /** Everything the API's routes use, built once per process from the configuration. */
 export async function createApiContext(config: Config, logger: Logger, options: ApiContextOptions = {}) {
+  // One auto-pipelined connection carries the limits, the job records and (on the same Redis) the
+  // cache: the commands of many requests in flight leave in one write, and a rate-limit check
+  // and the cache lookup sent together share one.
   const redis = createRedisConnection(config.redisUrl, "command", "api");
   const queueConnection = createRedisConnection(config.redisUrl, "queue", "api-queue");
   const subscriber = createRedisConnection(config.redisUrl, "subscriber", "api-events");
-  const cacheRedis = config.cacheEnabled ? createRedisConnection(config.cacheRedisUrl, "command", "api-cache") : null;
+  const cacheShared = config.cacheRedisUrl === config.redisUrl;
+  const cacheRedis = !config.cacheEnabled ? null : cacheShared ? redis : createRedisConnection(config.cacheRedisUrl, "command", "api-cache");
 
   const database = openDatabase(config.databasePath);
   const users = createUserRepository(database);
@@ -164,7 +168,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
       authenticator.close?.();
       subscriber.disconnect();
       queueConnection.disconnect();
-      cacheRedis?.disconnect();
+      if (!cacheShared) cacheRedis?.disconnect();
       redis.disconnect();
       database.close();
     },

@@ -19,12 +19,15 @@ async function main() {
   const connection = createRedisConnection(config.redisUrl, "worker", "worker");
   const commands = createRedisConnection(config.redisUrl, "writer", "worker-commands");
   const subscriber = createRedisConnection(config.redisUrl, "subscriber", "worker-cancels");
-  const cacheRedis = config.cacheEnabled ? createRedisConnection(config.cacheRedisUrl, "writer", "worker-cache") : null;
+  // A cache on the queue's Redis shares the job log's connection (see beforeComplete below).
+  const cacheShared = config.cacheRedisUrl === config.redisUrl;
+  const cacheRedis = !config.cacheEnabled ? null : cacheShared ? commands : createRedisConnection(config.cacheRedisUrl, "writer", "worker-cache");
   const cache = cacheRedis && createResponseCache({ redis: cacheRedis, prefix: config.queuePrefix, ttlSeconds: config.cacheTtl });
   const store = createJobStore(commands, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
 
   // Jobs that asked for a webhook get one delivery job when they end here (cancels are enqueued by the API).
-  const webhookQueue = createWebhookQueue(commands, config.queuePrefix);
+  // On BullMQ's own connection: BullMQ's scripts would make each auto-pipelined batch of `commands` costly.
+  const webhookQueue = createWebhookQueue(connection, config.queuePrefix);
   const announceEnd = async (data: CompletionJobData) => {
     if (!data.webhook) return;
     await enqueueWebhook(webhookQueue, data.jobId).catch((error: Error) =>
@@ -52,7 +55,11 @@ async function main() {
       timeouts: { firstByteMs: config.firstByteTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.jobTimeoutMs },
       beforeComplete: async (data, result) => {
         // Only a complete answer is worth replaying: every choice ended with a finish reason.
-        if (cache && data.cacheKey && result.choices.every((choice) => choice.finish_reason)) await cache.set(data.cacheKey, result);
+        if (!cache || !data.cacheKey || !result.choices.every((choice) => choice.finish_reason)) return;
+        const stored = cache.set(data.cacheKey, result);
+        // On the job log's connection the write reaches Redis before the completed event sent
+        // after it, without a round trip of its own; another Redis must have it first.
+        if (!cacheShared) await stored;
       },
       onSucceeded: (data) => announceEnd(data),
       onFailed: (data) => announceEnd(data),
@@ -86,7 +93,7 @@ async function main() {
     await metricsServer?.close();
     await registry.close();
     subscriber.disconnect();
-    cacheRedis?.disconnect();
+    if (!cacheShared) cacheRedis?.disconnect();
     commands.disconnect();
     connection.disconnect();
     webhookConnection?.disconnect();

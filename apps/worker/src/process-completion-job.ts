@@ -16,7 +16,8 @@ export interface ProcessDeps {
   timeouts: { firstByteMs: number; idleMs: number; totalMs: number };
   /**
    * Before the job's completed event is written: what must be in place once waiters see the answer
-   * (the response cache, so an identical request sent right after it is a hit). Failures never fail the job.
+   * (the response cache, so an identical request sent right after it is a hit). Resolves once what
+   * it wrote is sure to reach Redis before the completed event. Failures never fail the job.
    */
   beforeComplete?(data: CompletionJobData, result: ChatCompletion): Promise<void>;
   /** After the job's one completed event (and its usage) was written: the webhook. Failures here never fail the job. */
@@ -25,6 +26,9 @@ export interface ProcessDeps {
   /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
   metrics?: JobMetrics;
 }
+
+/** How long a job nobody follows live holds its chunks before logging them (see chunk-writer.ts). */
+const SILENT_CHUNK_HOLD_MS = 100;
 
 /** Thrown inside a try when the job's log refuses our writes: it was cancelled or taken over. */
 class JobLost extends Error {}
@@ -39,20 +43,24 @@ export async function processCompletionJob(
   // attemptsStarted also counts a try that a crashed worker began (stall recovery): a new fence.
   const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
   const log = deps.logger.child({ jobId: data.jobId, attempt, requestId: data.requestId });
-  if (!(await deps.store.start(data.jobId, attempt))) {
-    log.info("job ended before this try started; skipping");
-    return;
-  }
-  const provider = deps.resolveProvider(data.provider);
   const controller = new AbortController();
+  // The upstream call opens while job.started is written: one round trip less before the first
+  // byte. A job that had already ended (cancelled while queued) aborts the call at once.
+  const started = deps.store.start(data.jobId, attempt);
+  void started.then((id) => id || controller.abort("ended before this try"), () => {});
+  const provider = deps.resolveProvider(data.provider);
   const onCancel = () => controller.abort(signal?.reason ?? "cancelled");
   signal?.addEventListener("abort", onCancel, { once: true });
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
   const metrics = deps.metrics?.startTry(data);
-  // A synchronous JSON caller waits for the end alone: its chunks are logged, not broadcast.
+  // A synchronous JSON caller waits for the end alone: its chunks are logged, not broadcast, and
+  // held a little, so that a short answer's chunks go with the completed event in one call.
   const publish = data.mode !== "sync-json";
-  const writer = createChunkWriter((batch) => deps.store.appendChunks(data.jobId, attempt, batch, { publish }));
+  const writer = createChunkWriter(
+    async (batch) => (await started) && deps.store.appendChunks(data.jobId, attempt, batch, { publish }),
+    { holdMs: publish ? 0 : SILENT_CHUNK_HOLD_MS },
+  );
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
@@ -67,21 +75,33 @@ export async function processCompletionJob(
         chunksSent++;
         if (writer.lost) throw new JobLost();
       }
-      if (!(await writer.drain())) throw new JobLost();
       result = assembleChatCompletion(chunks);
     } else {
       result = await provider.createChatCompletion(data.request, { signal: controller.signal });
     }
     deadlines.clear();
+    const tail = await writer.finish();
+    if (!tail || !(await started)) throw new JobLost();
     await deps.beforeComplete?.(data, result).catch((error) => log.warn({ err: error }, "before-complete hook failed"));
     const latencyMs = Date.now() - job.timestamp;
-    if (!(await deps.store.complete(data.jobId, attempt, result, usageEntryOf(data, 200, result, latencyMs)))) throw new JobLost();
+    const usage = usageEntryOf(data, 200, result, latencyMs);
+    if (!(await deps.store.complete(data.jobId, attempt, result, usage, { chunks: tail, publish }))) throw new JobLost();
     metrics?.succeeded(result, latencyMs);
     await deps.onSucceeded(data, result, latencyMs).catch((error) => log.warn({ err: error }, "after-success hook failed"));
   } catch (caught) {
     controller.abort();
     // What reached us before the failure belongs in the log, ahead of the failure or the retry.
     await writer.drain().catch(() => false);
+    const start = await started.then(
+      (id) => ({ id }),
+      (error: unknown) => ({ error }),
+    );
+    // Redis failed before the try began: BullMQ tries the job again.
+    if ("error" in start) throw start.error;
+    if (!start.id) {
+      log.info("job ended before this try started; skipping");
+      return;
+    }
     if (caught instanceof JobLost || signal?.aborted) {
       log.info("job was cancelled or taken over; this try stops");
       metrics?.cancelled(Date.now() - job.timestamp);

@@ -11,33 +11,45 @@ ARGV[3]  seconds the record and log live from now on; "0" leaves their expiry al
 ARGV[4]  fencing attempt: when not "", the record's `attempt` must equal it (a worker whose try
          was taken over by another after a stall must not write any more)
 ARGV[5]  usage entry (JSON) to add to the usage stream, or ""
-ARGV[6]  "1" to publish the events to live readers; "0" to only log them (the chunks of a job
-         whose caller waits for the end alone: readers that want chunks re-read the log when the
-         job's final event is published)
+ARGV[6]  how many of the leading events are only logged, not published to live readers (the
+         chunks of a job whose caller waits for the end alone: readers that want chunks re-read
+         the log when the job's final event is published); "0" publishes every event
 ARGV[7]  number N of events
 ARGV[8 .. 7+2N]  event type, event data (JSON text) pairs, in order
 ARGV[8+2N ..]    field, value pairs to set on the record
+
+When the job ends, its final event also goes to each API process named in the record's `notify`
+field (space-separated channels), as `<job id> <event>`: the processes whose callers wait for it.
 
 Returns the id of the last event, or false when the job is unknown, already ended, or fenced
 off: exactly one terminal event is ever written, nothing after it, and usage once with it.
 Batching the chunks that arrive together keeps one log entry (and one message) per chunk while
 paying one round trip for all of them.
 ]]
-local state = redis.call('HMGET', KEYS[1], 'status', 'attempt')
+local state = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'notify', 'id')
 local status = state[1]
 if not status then return false end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return false end
 if ARGV[4] ~= '' and state[2] ~= ARGV[4] then return false end
 
-local publish = ARGV[6] == '1'
+local unpublished = tonumber(ARGV[6])
 local count = tonumber(ARGV[7])
-local id
+local id, message
 for i = 0, count - 1 do
   local eventType = ARGV[8 + 2 * i]
   local data = ARGV[9 + 2 * i]
   id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', eventType, 'data', data)
-  if publish then
-    redis.call('PUBLISH', ARGV[1], '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}')
+  if i >= unpublished or i == count - 1 then
+    message = '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}'
+  end
+  if i >= unpublished then
+    redis.call('PUBLISH', ARGV[1], message)
+  end
+end
+-- Only a final event comes with a retention time (ARGV[3]).
+if ARGV[3] ~= '0' and state[3] then
+  for channel in string.gmatch(state[3], '%S+') do
+    redis.call('PUBLISH', channel, state[4] .. ' ' .. message)
   end
 end
 local fields = 8 + 2 * count

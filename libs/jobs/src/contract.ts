@@ -38,6 +38,11 @@ export function jobKeys(prefix: string) {
     events: (jobId: string) => `${prefix}:job:${jobId}:events`,
     /** Pub/sub channel: each appended event, as `{"id","type","data"}`, for live readers. */
     eventChannel: (jobId: string) => `${prefix}:job-events:${jobId}`,
+    /**
+     * Pub/sub channel of one API process: the final event of each job whose record names it
+     * (field `notify`), as `<job id> {"id","type","data"}`.
+     */
+    notifyChannel: (instanceId: string) => `${prefix}:notify:${instanceId}`,
     /** Pub/sub channel every worker listens to: a job id whose upstream call must be aborted. */
     cancelChannel: `${prefix}:cancel`,
     /** Sorted set per owner key: its job ids by creation time, for listing. */

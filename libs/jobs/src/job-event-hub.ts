@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { terminalEventTypes, type JobEventType } from "./contract.js";
 import { compareEventIds } from "./job-ids.js";
@@ -22,6 +23,12 @@ export interface WatchOptions {
   after?: string;
   /** Deliver only the job's final event: a synchronous JSON caller needs nothing else. */
   finalOnly?: boolean;
+  /**
+   * The job's record names this hub's `notifyChannel` (set when the job was created or joined,
+   * before its end could happen): its final event arrives there, with no SUBSCRIBE of its own and
+   * no log to read. Implies `finalOnly`.
+   */
+  notified?: boolean;
 }
 
 interface Watcher {
@@ -32,6 +39,8 @@ interface Watcher {
   pending: JobEvent[] | null;
   closed: boolean;
   finalOnly: boolean;
+  /** Listens on the job's own channel (false: only this hub's notify channel). */
+  subscribed: boolean;
 }
 
 const TYPE_FIELD = '"type":"';
@@ -46,12 +55,18 @@ function typeOf(message: string): string {
  * One Redis subscriber per process fans every job's events out to all local listeners
  * (sync waiters, SSE streams, WebSocket subscriptions). Each listener gets the log after its
  * id, then live events, in order and without duplicates, also across a subscriber reconnect.
+ * Listeners that want only the end of a job this process created or joined (`notified`) hear it
+ * on the process's own channel, subscribed once, instead of one SUBSCRIBE per job.
  */
 export function createJobEventHub(subscriber: Redis, store: JobStore) {
   const watchers = new Map<string, Set<Watcher>>();
   /** The SUBSCRIBE of each watched job; a second watcher must wait for it too before reading the log. */
   const subscriptions = new Map<string, Promise<unknown>>();
   const channelPrefix = store.keys.eventChannel("");
+  const notifyChannel = store.keys.notifyChannel(randomUUID());
+  // Subscribed again on every reconnect (ioredis resubscribes too; this tells when it is done).
+  let notifySubscribed = subscriber.subscribe(notifyChannel);
+  notifySubscribed.catch(() => {});
 
   function deliver(watcher: Watcher, event: JobEvent) {
     if (watcher.closed) return;
@@ -77,6 +92,13 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
   }
 
   subscriber.on("message", (channel: string, message: string) => {
+    if (channel === notifyChannel) {
+      // `<job id> <final event>`, published by append-job-events.lua.
+      const space = message.indexOf(" ");
+      const event = JSON.parse(message.slice(space + 1)) as JobEvent;
+      for (const watcher of [...(watchers.get(message.slice(0, space)) ?? [])]) deliver(watcher, event);
+      return;
+    }
     if (!channel.startsWith(channelPrefix)) return;
     const set = watchers.get(channel.slice(channelPrefix.length));
     if (!set) return;
@@ -97,6 +119,8 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
   // Messages published while the subscriber was away are lost; the log still has them.
   let connectedOnce = subscriber.status === "ready";
   subscriber.on("ready", () => {
+    notifySubscribed = subscriber.subscribe(notifyChannel);
+    notifySubscribed.catch(() => {});
     if (!connectedOnce) {
       connectedOnce = true;
       return;
@@ -105,6 +129,9 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
   });
 
   return {
+    /** The channel to name in a job's record (create, join) for `notified` watches. */
+    notifyChannel,
+
     /** Starts delivering the job's events to `listener`; resolves to a function that stops it. */
     async watch(jobId: string, listener: JobEventListener, options: WatchOptions = {}): Promise<() => void> {
       // The subscriber queues commands while disconnected (to resubscribe); a new watch must not wait on that.
@@ -115,29 +142,34 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
         lastId: options.after,
         pending: null,
         closed: false,
-        finalOnly: options.finalOnly ?? false,
+        finalOnly: options.finalOnly === true || options.notified === true,
+        subscribed: options.notified !== true,
       };
       let set = watchers.get(jobId);
-      if (!set) {
-        watchers.set(jobId, (set = new Set()));
-        subscriptions.set(jobId, subscriber.subscribe(store.keys.eventChannel(jobId)));
-      }
+      if (!set) watchers.set(jobId, (set = new Set()));
+      if (watcher.subscribed && !subscriptions.has(jobId)) subscriptions.set(jobId, subscriber.subscribe(store.keys.eventChannel(jobId)));
       const subscribed = subscriptions.get(jobId);
+      // Registered before anything is awaited: the caller creates or joins the job right after.
       set.add(watcher);
       const stop = () => {
         if (watcher.closed) return;
         watcher.closed = true;
         set.delete(watcher);
-        if (set.size === 0 && watchers.get(jobId) === set) {
-          watchers.delete(jobId);
+        if (watchers.get(jobId) !== set) return;
+        if (set.size === 0) watchers.delete(jobId);
+        if (subscriptions.has(jobId) && ![...set].some((other) => other.subscribed)) {
           subscriptions.delete(jobId);
           void subscriber.unsubscribe(store.keys.eventChannel(jobId)).catch(() => {});
         }
       };
       try {
-        watcher.pending = [];
-        await withinTimeout(subscribed!);
-        await catchUp(watcher);
+        if (watcher.subscribed) {
+          watcher.pending = [];
+          await withinTimeout(subscribed!);
+          await catchUp(watcher);
+        } else {
+          await withinTimeout(notifySubscribed);
+        }
       } catch (error) {
         stop();
         throw error;

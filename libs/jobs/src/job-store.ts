@@ -26,6 +26,8 @@ export interface NewJob {
   metadata?: Record<string, unknown>;
   webhook?: string;
   createdAt?: number;
+  /** The creating API process's notify channel: its final event is published there too. */
+  notify?: string;
 }
 
 export type CreateJobOutcome = { created: true } | { created: false; status: JobStatus };
@@ -51,8 +53,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     /** A terminal event: the record and log then live for the retention time. */
     terminal?: boolean;
     usage?: UsageEntry;
-    /** False: log the events without telling live readers (see append-job-events.lua). */
-    publish?: boolean;
+    /** How many of the leading events are logged without telling live readers (see append-job-events.lua). */
+    unpublished?: number;
   }
 
   async function append(jobId: string, events: [JobEventType, unknown][], options: AppendOptions): Promise<string | null> {
@@ -66,7 +68,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       options.terminal ? retention : KEEP_EXPIRY,
       options.fence === undefined ? NO_FENCE : String(options.fence),
       options.usage ? JSON.stringify(options.usage) : "",
-      options.publish === false ? "0" : "1",
+      String(options.unpublished ?? 0),
       events.length,
       ...events.flatMap(([type, data]) => [type, JSON.stringify(data)]),
       ...pairs,
@@ -94,6 +96,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       };
       if (job.requestId) fields.request_id = job.requestId;
       if (job.webhook) fields.webhook = job.webhook;
+      if (job.notify) fields.notify = job.notify;
       const [created, status] = await redis.llmgwCreateJob(
         keys.record(job.id),
         keys.events(job.id),
@@ -109,9 +112,12 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return created === 1 ? { created: true } : { created: false, status: status as JobStatus };
     },
 
-    /** Counts synchronous callers sharing the job: +1 on join, -1 on leave; null when it is gone. */
-    countWaiters(jobId: string, delta: 1 | -1): Promise<number | null> {
-      return redis.llmgwCountJobWaiters(keys.record(jobId), delta);
+    /**
+     * Counts synchronous callers sharing the job: +1 on join, -1 on leave; null when it is gone.
+     * A joiner that names its notify channel gets null too when the job has already ended.
+     */
+    countWaiters(jobId: string, delta: 1 | -1, notify = ""): Promise<number | null> {
+      return redis.llmgwCountJobWaiters(keys.record(jobId), delta, notify);
     },
 
     async get(jobId: string): Promise<JobRecord | null> {
@@ -146,14 +152,26 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return append(
         jobId,
         chunks.map((chunk) => ["job.chunk", chunk]),
-        { fence: attempt, publish: options.publish },
+        { fence: attempt, unpublished: options.publish === false ? chunks.length : 0 },
       );
     },
 
-    /** Ends the job with its result (and its usage entry, written once with it). */
-    complete(jobId: string, attempt: number, result: ChatCompletion, usage?: UsageEntry): Promise<string | null> {
+    /**
+     * Ends the job with its result (and its usage entry, written once with it). `tail` holds the
+     * try's last chunks not logged yet, written just before the completed event in the same call.
+     */
+    complete(
+      jobId: string,
+      attempt: number,
+      result: ChatCompletion,
+      usage?: UsageEntry,
+      tail: { chunks: ChatCompletionChunk[]; publish: boolean } = { chunks: [], publish: true },
+    ): Promise<string | null> {
       const fields = { status: "succeeded", result: JSON.stringify(result), completed_at: Date.now() };
-      return append(jobId, [["job.completed", { result }]], { fields, fence: attempt, terminal: true, usage });
+      const events: [JobEventType, unknown][] = tail.chunks.map((chunk) => ["job.chunk", chunk]);
+      events.push(["job.completed", { result }]);
+      const unpublished = tail.publish ? 0 : tail.chunks.length;
+      return append(jobId, events, { fields, fence: attempt, terminal: true, usage, unpublished });
     },
 
     /** Ends the job as failed; `attempt` undefined ends it whatever attempt runs (stall limit, enqueue failure). */

@@ -16,7 +16,7 @@ const scripts = {
 export interface JobScripts {
   llmgwAppendJobEvents(...args: (string | number)[]): Promise<string | null>;
   llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
-  llmgwCountJobWaiters(recordKey: string, delta: number): Promise<number | null>;
+  llmgwCountJobWaiters(recordKey: string, delta: number, notify: string): Promise<number | null>;
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;
 }
 

@@ -155,6 +155,61 @@ describe("job event hub", () => {
     expect(seen).toEqual(["job.queued", "job.started", "a", "b", "c", "job.completed"]);
   });
 
+  it("logs a try's last chunks with its completed event in one call, published or not", async () => {
+    const id = await newJob();
+    await store.start(id, 1);
+    const live: string[] = [];
+    const channel = store.keys.eventChannel(id);
+    const listener = new Redis(redisUrl);
+    await listener.subscribe(channel);
+    const completed = new Promise<void>((resolve) =>
+      listener.on("message", (_channel: string, message: string) => {
+        live.push((JSON.parse(message) as JobEvent).type);
+        if (live.includes("job.completed")) resolve();
+      }),
+    );
+    expect(await store.complete(id, 1, { id: "r" } as never, undefined, { chunks: [{ id: "a" }, { id: "b" }] as never[], publish: false })).toBeTruthy();
+    await completed;
+    listener.disconnect();
+    // Logged in order before the end; only the end was published.
+    const logged = await store.readEventsAfter(id);
+    expect(logged.map((event) => (event.type === "job.chunk" ? (event.data as { id: string }).id : event.type))).toEqual([
+      "job.queued",
+      "job.started",
+      "a",
+      "b",
+      "job.completed",
+    ]);
+    expect(live).toEqual(["job.completed"]);
+  });
+
+  it("tells the process named in the record when the job ends, on its own channel, without a SUBSCRIBE per job", async () => {
+    const id = newJobId();
+    let resolveEnded: (event: JobEvent) => void = () => {};
+    const ended = new Promise<JobEvent>((resolve) => (resolveEnded = resolve));
+    const watching = hub.watch(id, (event) => resolveEnded(event), { notified: true });
+    await store.create({ id, model: "m", provider: "p", owner, mode: "sync-json", notify: hub.notifyChannel });
+    const stop = await watching;
+    const [, subscribers] = (await command.pubsub("NUMSUB", store.keys.eventChannel(id))) as [string, number];
+    expect(subscribers).toBe(0);
+    await store.start(id, 1);
+    await store.complete(id, 1, { id: "r" } as never);
+    expect(await ended).toMatchObject({ type: "job.completed", data: { result: { id: "r" } } });
+    stop();
+    expect(hub.watchedJobs).toBe(0);
+  });
+
+  it("adds a joining process's channel once, and refuses it for a job that has already ended", async () => {
+    const id = newJobId();
+    await store.create({ id, model: "m", provider: "p", owner, mode: "sync-json", notify: "chan-a" });
+    expect(await store.countWaiters(id, 1, "chan-b")).toBe(2);
+    expect(await store.countWaiters(id, 1, "chan-a")).toBe(3);
+    expect(await command.hget(store.keys.record(id), "notify")).toBe("chan-a chan-b");
+    await store.cancel(id);
+    expect(await store.countWaiters(id, 1, "chan-c")).toBeNull();
+    expect(await command.hget(store.keys.record(id), "notify")).toBe("chan-a chan-b");
+  });
+
   it("fans one job's events out to several listeners", async () => {
     const id = newJobId();
     const seen: string[][] = [[], [], []];

@@ -4,7 +4,8 @@ import { Redis, type RedisOptions } from "ioredis";
  * What a connection is for decides how it behaves when Redis goes away:
  * - `command`: the API's own commands (limits, job store, cache). No offline queue and short
  *   timeouts, so an outage answers 503 within 2 s instead of hanging.
- * - `queue`: the API's BullMQ producer; fails fast like `command`.
+ * - `queue`: the API's BullMQ producer; fails fast like `command`, without auto-pipelining: an
+ *   auto-pipelined batch copies every script defined on its connection, and BullMQ defines dozens.
  * - `worker`: BullMQ workers; BullMQ requires `maxRetriesPerRequest: null` and waits out outages.
  * - `writer`: the worker's own commands (job log, cache); waits out outages like BullMQ does.
  * - `subscriber`: pub/sub listeners; reconnect forever and resubscribe (ioredis does that itself).

@@ -6,6 +6,11 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** "consume": the route creates work and counts against the caller's limits. */
     rateLimit?: "consume";
+    /**
+     * Starts work the handler needs (a lookup) while the limits are checked, so that the two
+     * round trips overlap; a refused request leaves it unused.
+     */
+    whileLimiting?: (request: FastifyRequest) => void;
   }
 }
 
@@ -20,7 +25,9 @@ export function rateLimitHook(limiter: RateLimiter) {
   return async function rateLimit(request: FastifyRequest, reply: FastifyReply) {
     const { principal } = request;
     const limits = { perMinute: principal.rateLimitPerMinute, perHour: principal.rateLimitPerHour };
-    const consume = request.routeOptions.config.rateLimit === "consume";
+    const { config } = request.routeOptions;
+    const consume = config.rateLimit === "consume";
+    config.whileLimiting?.(request);
     const decision = consume ? await limiter.check(principal.keyId, limits) : await limiter.peek(principal.keyId, limits);
     const headers = rateLimitHeaders(decision);
     if (decision.allowed || !consume) {

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { randomToken } from "@llmgw/jobs";
 
 const acceptedRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -7,5 +7,5 @@ const acceptedRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFor(request: IncomingMessage): string {
   const incoming = request.headers["x-request-id"];
   if (typeof incoming === "string" && acceptedRequestId.test(incoming)) return incoming;
-  return `req_${randomBytes(12).toString("base64url")}`;
+  return `req_${randomToken(12)}`;
 }

@@ -10,7 +10,7 @@ import {
   type JobMode,
   type JobStore,
 } from "@llmgw/jobs";
-import type { ChatCompletion, ChatCompletionRequest, ProviderRegistry } from "@llmgw/providers";
+import type { ChatCompletion, ChatCompletionRequest, ProviderRegistry, ResolvedModel } from "@llmgw/providers";
 import type { Redis } from "ioredis";
 import type { Principal } from "./client-auth.js";
 import { followJob, type JobFollower } from "./job-follower.js";
@@ -66,12 +66,15 @@ export function createCompletionService(deps: CompletionServiceDeps) {
   }
 
   /**
-   * Creates the job record and enqueues it, or joins the running job of an identical request.
-   * The caller follows the job's events from the very first: the watch subscribes, then reads the
-   * log, so it may run alongside the creation and still miss nothing.
+   * A synchronous call: creates the job record and enqueues it, or joins the running job of an
+   * identical request, and follows the job from its very first event. The watch is in place
+   * before the creation is sent, so the two run alongside and nothing is missed.
    */
   async function submit(principal: Principal, request: ChatCompletionRequest, options: SubmitOptions): Promise<SubmittedJob> {
     const resolved = route(principal, request.model);
+    // A JSON caller needs only the end: the record names this process's notify channel, where the
+    // end arrives without a SUBSCRIBE and a log read per job. A streaming caller follows every event.
+    const notify = options.mode === "sync-json" ? deps.hub.notifyChannel : undefined;
     if (options.coalesceAs) {
       const shared = await start(options.coalesceAs);
       if (shared) return shared;
@@ -84,46 +87,62 @@ export function createCompletionService(deps: CompletionServiceDeps) {
 
     /** Follows and creates the job at once; null when a job with that id had already ended. */
     async function start(id: string): Promise<SubmittedJob | null> {
-      const follow = followJob(deps.hub, id, { finalOnly: options.mode !== "sync-stream" });
-      const [followed, created] = await Promise.allSettled([follow, createAndEnqueue(id)]);
+      const follow = followJob(deps.hub, id, notify ? { notified: true } : {});
+      const [followed, created] = await Promise.allSettled([follow, createAndEnqueue(resolved, principal, request, { ...options, notify }, id)]);
       if (followed.status === "rejected" || created.status === "rejected") {
         if (followed.status === "fulfilled") followed.value.close();
         throw followed.status === "rejected" ? followed.reason : (created as PromiseRejectedResult).reason;
       }
       const follower = followed.value;
       if (created.value === true) return { jobId: id, follower, joined: false };
-      if (!isFinished(created.value) && (await store.countWaiters(id, 1)) !== null) return { jobId: id, follower, joined: true };
+      if (!isFinished(created.value) && (await store.countWaiters(id, 1, notify)) !== null) return { jobId: id, follower, joined: true };
       follower.close();
       return null;
     }
+  }
 
-    async function createAndEnqueue(id: string) {
-      const { stream: _stream, ...rest } = request;
-      const data: CompletionJobData = {
-        jobId: id,
-        request: { ...rest, model: resolved.upstreamModel },
-        model: request.model,
-        provider: resolved.providerName,
-        owner: { keyId: principal.keyId, userId: principal.userId },
-        mode: options.mode,
-        requestId: options.requestId,
-        ...(options.cacheKey ? { cacheKey: options.cacheKey } : {}),
-        ...(options.webhook ? { webhook: options.webhook } : {}),
-      };
-      const outcome = await store.create({
-        id,
-        model: request.model,
-        provider: resolved.providerName,
-        owner: data.owner,
-        mode: options.mode,
-        requestId: options.requestId,
-        metadata: options.metadata,
-        webhook: options.webhook,
-      });
-      if (!outcome.created) return outcome.status;
-      await enqueue(data);
-      return true as const;
-    }
+  /** An asynchronous job: created and enqueued; its owner reads its events on their own terms. Resolves to its id. */
+  async function submitJob(principal: Principal, request: ChatCompletionRequest, options: SubmitOptions): Promise<string> {
+    const jobId = options.jobId ?? newJobId();
+    const created = await createAndEnqueue(route(principal, request.model), principal, request, options, jobId);
+    if (created !== true) throw new GatewayError("internal_error", { message: `The job ${jobId} already exists.` });
+    return jobId;
+  }
+
+  /** True when the job was created and enqueued; else the status of the existing job with that id. */
+  async function createAndEnqueue(
+    resolved: ResolvedModel,
+    principal: Principal,
+    request: ChatCompletionRequest,
+    options: SubmitOptions & { notify?: string },
+    id: string,
+  ) {
+    const { stream: _stream, ...rest } = request;
+    const data: CompletionJobData = {
+      jobId: id,
+      request: { ...rest, model: resolved.upstreamModel },
+      model: request.model,
+      provider: resolved.providerName,
+      owner: { keyId: principal.keyId, userId: principal.userId },
+      mode: options.mode,
+      requestId: options.requestId,
+      ...(options.cacheKey ? { cacheKey: options.cacheKey } : {}),
+      ...(options.webhook ? { webhook: options.webhook } : {}),
+    };
+    const outcome = await store.create({
+      id,
+      model: request.model,
+      provider: resolved.providerName,
+      owner: data.owner,
+      mode: options.mode,
+      requestId: options.requestId,
+      metadata: options.metadata,
+      webhook: options.webhook,
+      notify: options.notify,
+    });
+    if (!outcome.created) return outcome.status;
+    await enqueue(data);
+    return true as const;
   }
 
   async function enqueue(data: CompletionJobData) {
@@ -164,7 +183,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
     }
   }
 
-  return { route, submit, cancel, abandon, waitForResult };
+  return { route, submit, submitJob, cancel, abandon, waitForResult };
 }
 
 /** The result of a terminal event, a thrown error for a failed or cancelled job, or null. */

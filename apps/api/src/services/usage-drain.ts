@@ -6,6 +6,13 @@ import type { UsageRepository } from "@llmgw/store";
 
 const GROUP = "api";
 const CLAIM_IDLE_MS = 60_000;
+const BATCH = 500;
+/**
+ * After a batch, entries gather this long before the next read: under load one SQLite
+ * transaction then carries dozens of entries instead of a few (each one writes pages of the
+ * table and its five indexes). An idle gateway still records its first entry at once.
+ */
+const GATHER_MS = 100;
 
 /**
  * Moves the workers' usage entries from the Redis stream into SQLite. Every API instance
@@ -24,6 +31,15 @@ export function startUsageDrain(options: {
   const { redis, keys, usage, logger } = options;
   const consumer = `${hostname()}:${process.pid}`;
   let running = true;
+  let wake: (() => void) | null = null;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   // One transaction and one acknowledgement per batch read, not per entry.
   const recordAll = async (entries: [string, string[]][]) => {
@@ -49,14 +65,16 @@ export function startUsageDrain(options: {
           ];
           await recordAll(claimed);
         }
-        const reply = (await redis.xreadgroup("GROUP", GROUP, consumer, "COUNT", 100, "BLOCK", 1000, "STREAMS", keys.usage, ">")) as
+        const reply = (await redis.xreadgroup("GROUP", GROUP, consumer, "COUNT", BATCH, "BLOCK", 1000, "STREAMS", keys.usage, ">")) as
           | [string, [string, string[]][]][]
           | null;
-        if (reply) await recordAll(reply[0][1]);
+        if (!reply) continue;
+        await recordAll(reply[0][1]);
+        if (reply[0][1].length < BATCH && running) await pause(GATHER_MS);
       } catch (error) {
         if (!running) break;
         logger.warn({ err: { message: (error as Error).message } }, "usage drain: retrying in 1 s");
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await pause(1000);
       }
     }
   };
@@ -65,6 +83,7 @@ export function startUsageDrain(options: {
   return {
     async stop() {
       running = false;
+      wake?.();
       redis.disconnect();
       await done;
     },

@@ -121,7 +121,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     let finished = false;
     let drained = false;
     try {
-      for await (const chunk of readSseJson<ChatCompletionChunk>(response.body, { provider: name, secrets })) {
+      // Stopping at [DONE] must not destroy the body (that builds an AbortError, stack and all, per
+      // call): the finally below reads the tail so that the socket serves the next call.
+      const events = response.body.iterator({ destroyOnReturn: false });
+      for await (const chunk of readSseJson<ChatCompletionChunk>(events, { provider: name, secrets })) {
         if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
         yield chunk;
       }
@@ -135,7 +138,8 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         response.body.dump(drain).catch(() => undefined);
       } else {
         // Stopped early (caller broke off, abort, error): destroying the body closes the socket.
-        response.body.destroy();
+        // undici reports that destroy as an error event, which nobody listens for any more.
+        response.body.on("error", () => undefined).destroy();
       }
     }
     if (signal.aborted) throw signal.reason;

@@ -4,24 +4,37 @@ import type { ChatCompletion, ChatCompletionRequest } from "@llmgw/providers";
 import type { ApiContext } from "../../context.js";
 import { settle } from "../../services/completion-service.js";
 import { completionToChunks } from "../../services/completion-replay.js";
+import type { CachePlan } from "../../services/completion-cache.js";
 import type { JobFollower } from "../../services/job-follower.js";
 import { openSse } from "../../services/sse-writer.js";
 import { chatCompletionRequestSchema } from "./schema.js";
 
 /** POST /chat/completions: OpenAI Chat Completions, JSON or SSE, through the cache and the job queue. */
 export async function chatCompletionRoutes(app: FastifyInstance, context: ApiContext) {
+  /** Cache lookups started alongside the rate-limit check. */
+  const lookups = new WeakMap<FastifyRequest, Promise<CachePlan>>();
+  const lookUp = (request: FastifyRequest) =>
+    context.completionCache.plan(request.principal, request.body as ChatCompletionRequest, request.headers["cache-control"]);
+
   app.post(
     "/chat/completions",
     {
       schema: { body: chatCompletionRequestSchema, tags: ["completions"], summary: "Create a chat completion" },
-      config: { rateLimit: "consume" },
+      config: {
+        rateLimit: "consume",
+        whileLimiting: (request) => {
+          const lookup = lookUp(request);
+          lookup.catch(() => {}); // awaited by the handler; unused when the limit refuses
+          lookups.set(request, lookup);
+        },
+      },
     },
     async (request, reply) => {
       const body = request.body as ChatCompletionRequest;
       const stream = body.stream === true;
       const { principal } = request;
       const route = context.completions.route(principal, body.model);
-      const plan = await context.completionCache.plan(principal, body, request.headers["cache-control"]);
+      const plan = await (lookups.get(request) ?? lookUp(request));
       reply.header("x-cache", plan.status);
       if (plan.hit) {
         context.recordUsage({
