@@ -11,7 +11,8 @@ import { createCompletionService } from "./services/completion-service.js";
 import { createDatabaseAuthenticator } from "./services/database-authenticator.js";
 import { createKeyRevocation } from "./services/key-revocation.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
-import { startUsageDrain } from "./services/usage-drain.js";
+import { startUsageDrain, USAGE_GATHER_MS } from "./services/usage-drain.js";
+import { createUsageRecorder } from "./services/usage-recorder.js";
 import { createApiMetrics, QUEUE_STATES } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
 import { createCancelledJobHandler } from "./services/cancelled-jobs.js";
@@ -52,6 +53,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const store = createJobStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
   const hub = createJobEventHub(subscriber, store);
   const queue = createCompletionQueue(queueConnection, config.queuePrefix);
+  const metrics = createApiMetrics({ readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES) });
   queue.on("error", () => {}); // surfaced per request as 503
   const providers = options.providers ?? createProviderRegistry(config);
   const limits = { perMinute: config.rateLimitPerMinute, perHour: config.rateLimitPerHour };
@@ -84,7 +86,9 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     : null;
   const webhookQueue = createWebhookQueue(queueConnection, config.queuePrefix);
   webhookQueue.on("error", () => {}); // a cancel still succeeds; the failure to enqueue is logged
-  const onCancelled = createCancelledJobHandler({ store, webhooks: webhookQueue, logger, recordUsage: (entry) => recordUsage(entry) });
+  // Usage the API sees itself (cache hits, cancels); the rest arrives from workers through the usage drain.
+  const usageRecorder = createUsageRecorder({ usage, logger, gatherMs: USAGE_GATHER_MS, onRecorded: (entry) => metrics.countUsage(entry) });
+  const onCancelled = createCancelledJobHandler({ store, webhooks: webhookQueue, logger, recordUsage: usageRecorder.record });
   const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts, onCancelled });
   const jobs = createJobService({
     store,
@@ -93,7 +97,6 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     idempotency: createJobIdempotency({ redis, keys: store.keys }),
     webhooks: { secretSet: config.webhookSecret !== undefined, allowPrivate: config.webhookAllowPrivate },
   });
-  const metrics = createApiMetrics({ readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES) });
   const usageDrain = startUsageDrain({
     redis: createRedisConnection(config.redisUrl, "subscriber", "api-usage"),
     keys: store.keys,
@@ -113,15 +116,6 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     },
     options.ws,
   );
-
-  /** Usage the API sees itself (cache hits, cancels); the rest arrives from workers through the usage drain. */
-  function recordUsage(entry: UsageEntry) {
-    try {
-      if (usage.record(entry)) metrics.countUsage(entry);
-    } catch (error) {
-      logger.error({ err: { message: (error as Error).message } }, "could not record usage");
-    }
-  }
 
   return {
     config,
@@ -150,7 +144,10 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     metrics,
     /** Client-scope hook after auth: consumes on work-creating routes, reports elsewhere (null when limits are off). */
     rateLimit: config.rateLimitEnabled ? rateLimitHook(limiter) : null,
-    recordUsage,
+    /** Queues a usage entry the API saw itself; written within USAGE_GATHER_MS. */
+    recordUsage: usageRecorder.record,
+    /** Writes the queued usage entries now. */
+    flushUsage: usageRecorder.flush,
     /** Warns once when the queue Redis may evict keys (BullMQ loses jobs then). */
     async checkRedisPolicy() {
       const policy = await readEvictionPolicy(redis).catch(() => undefined);
@@ -161,6 +158,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     async close() {
       wsHub.close();
       await usageDrain.stop();
+      usageRecorder.flush();
       await keyRevocation.close();
       await queue.close().catch(() => {});
       await webhookQueue.close().catch(() => {});

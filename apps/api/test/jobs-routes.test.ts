@@ -252,7 +252,8 @@ describe("POST /v1/jobs/:id/cancel", () => {
         code: "job_already_ended",
       },
     });
-    expect(api.context.usage.stats().requests_by_status["499"]).toBe(before + 1);
+    // Written with the next batch of the API's own usage entries.
+    await vi.waitFor(() => expect(api.context.usage.stats().requests_by_status["499"]).toBe(before + 1));
   });
 
   it("answers 409 for a job that succeeded", async () => {

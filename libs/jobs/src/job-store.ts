@@ -32,6 +32,11 @@ export interface NewJob {
 
 export type CreateJobOutcome = { created: true } | { created: false; status: JobStatus };
 
+/** JSON text that append() writes as it is. */
+class SerialisedJson {
+  constructor(readonly text: string) {}
+}
+
 const KEEP_EXPIRY = "0";
 const NO_FENCE = "";
 
@@ -57,6 +62,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     unpublished?: number;
   }
 
+  /** Events as [type, data]; data already serialised stays as it is (a result written twice is serialised once). */
   async function append(jobId: string, events: [JobEventType, unknown][], options: AppendOptions): Promise<string | null> {
     const pairs = Object.entries(options.fields ?? {}).flatMap(([field, value]) => [field, String(value)]);
     return redis.llmgwAppendJobEvents(
@@ -70,7 +76,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       options.usage ? JSON.stringify(options.usage) : "",
       String(options.unpublished ?? 0),
       events.length,
-      ...events.flatMap(([type, data]) => [type, JSON.stringify(data)]),
+      ...events.flatMap(([type, data]) => [type, data instanceof SerialisedJson ? data.text : JSON.stringify(data)]),
       ...pairs,
     );
   }
@@ -167,9 +173,10 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       usage?: UsageEntry,
       tail: { chunks: ChatCompletionChunk[]; publish: boolean } = { chunks: [], publish: true },
     ): Promise<string | null> {
-      const fields = { status: "succeeded", result: JSON.stringify(result), completed_at: Date.now() };
+      const resultJson = JSON.stringify(result);
+      const fields = { status: "succeeded", result: resultJson, completed_at: Date.now() };
       const events: [JobEventType, unknown][] = tail.chunks.map((chunk) => ["job.chunk", chunk]);
-      events.push(["job.completed", { result }]);
+      events.push(["job.completed", new SerialisedJson(`{"result":${resultJson}}`)]);
       const unpublished = tail.publish ? 0 : tail.chunks.length;
       return append(jobId, events, { fields, fence: attempt, terminal: true, usage, unpublished });
     },

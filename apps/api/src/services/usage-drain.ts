@@ -8,11 +8,12 @@ const GROUP = "api";
 const CLAIM_IDLE_MS = 60_000;
 const BATCH = 500;
 /**
- * After a batch, entries gather this long before the next read: under load one SQLite
- * transaction then carries dozens of entries instead of a few (each one writes pages of the
- * table and its five indexes). An idle gateway still records its first entry at once.
+ * How long usage entries gather between writes (here after a batch; in usage-recorder.ts for the
+ * API's own): under load one SQLite transaction then carries dozens of entries instead of a few
+ * (each one writes pages of the table and its five indexes). The drain still records the first
+ * entry after a quiet spell at once.
  */
-const GATHER_MS = 100;
+export const USAGE_GATHER_MS = 100;
 
 /**
  * Moves the workers' usage entries from the Redis stream into SQLite. Every API instance
@@ -70,7 +71,7 @@ export function startUsageDrain(options: {
           | null;
         if (!reply) continue;
         await recordAll(reply[0][1]);
-        if (reply[0][1].length < BATCH && running) await pause(GATHER_MS);
+        if (reply[0][1].length < BATCH && running) await pause(USAGE_GATHER_MS);
       } catch (error) {
         if (!running) break;
         logger.warn({ err: { message: (error as Error).message } }, "usage drain: retrying in 1 s");
