@@ -12,6 +12,8 @@ RUN npm ci --no-audit --no-fund && npx tsc -b
 
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# Bounds the heap (scripts/stack.mjs explains the figure); override NODE_OPTIONS to change it.
+ENV NODE_OPTIONS=--max-old-space-size=512
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
     && mkdir -p /data && chown node:node /data

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { request } from "undici";
+import { withHeapBound } from "../../scripts/stack.mjs";
 import { repoRoot, spawnNode } from "./processes.mjs";
 
 /**
@@ -15,7 +16,8 @@ import { repoRoot, spawnNode } from "./processes.mjs";
  */
 export async function startBenchGateway({ redisUrl, upstreamUrl, prefix, clientKey, workers = 1, freePort, nodeArgs = () => [], extraEnv = {} }) {
   const port = await freePort();
-  const env = {
+  // As `npm start` and the Docker image run them: with the heap bound.
+  const env = withHeapBound({
     HOST: "127.0.0.1",
     PORT: String(port),
     REDIS_URL: redisUrl,
@@ -30,7 +32,7 @@ export async function startBenchGateway({ redisUrl, upstreamUrl, prefix, clientK
     WORKER_METRICS_PORT: "0",
     DATABASE_PATH: join(mkdtempSync(join(tmpdir(), "llmgw-bench-db-")), "gateway.db"),
     ...extraEnv,
-  };
+  });
   const url = `http://127.0.0.1:${port}`;
   const queueRedis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: "bench:queue" });
   const queue = new Queue("completions", { connection: queueRedis, prefix });

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { HEAP_BOUND, withHeapBound } from "../../scripts/stack.mjs";
 
 // No Docker engine runs here: the files are checked by reading them.
 const compose = parse(readFileSync("docker-compose.yml", "utf8"));
@@ -51,5 +52,11 @@ describe("Dockerfile", () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^CMD \["node", "apps\/api\/dist\/main.js"\]$/m);
+  });
+
+  it("bounds the heap as `npm start` does, and lets NODE_OPTIONS change it", () => {
+    expect(dockerfile).toMatch(new RegExp(`^ENV NODE_OPTIONS=${HEAP_BOUND}$`, "m"));
+    expect(withHeapBound({ NODE_OPTIONS: "--enable-source-maps" }).NODE_OPTIONS).toBe(`--enable-source-maps ${HEAP_BOUND}`);
+    expect(withHeapBound({ NODE_OPTIONS: "--max-old-space-size=2048" }).NODE_OPTIONS).toBe("--max-old-space-size=2048");
   });
 });
