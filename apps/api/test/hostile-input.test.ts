@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nestsDeeperThan } from "../src/plugins/json-body.js";
 import { startTestApi, type TestApi } from "./support/test-api.js";
 
 // Whatever a client sends, the answer is a 4xx in the OpenAI error shape: never a 5xx, never a crash.
@@ -113,6 +114,27 @@ describe("hostile bodies", () => {
         expect(typeof parsed.error.type).toBe("string");
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("the nesting bound", () => {
+  /** Depth of a parsed value: the reference the one-pass text scan must agree with. */
+  const depthOf = (value: unknown): number =>
+    value !== null && typeof value === "object" ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
+
+  it("reads the depth from the text as from the parsed value, brackets in strings and escapes included", () => {
+    const tricky = fc.oneof(fc.string(), fc.constantFrom('"', "\\", '\\"', "[[{", "}]]", '\\\\"]'));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: "small" }, tricky, fc.integer(), tie("array"), tie("object")),
+      array: fc.array(tie("node"), { maxLength: 3 }),
+      object: fc.dictionary(tricky, tie("node"), { maxKeys: 3 }),
+    })).node;
+    fc.assert(
+      fc.property(value, fc.integer({ min: 0, max: 8 }), (parsed, limit) => {
+        expect(nestsDeeperThan(JSON.stringify(parsed), limit)).toBe(depthOf(parsed) > limit);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -57,9 +57,10 @@ const frameTypes = Object.keys(validators).join(", ");
  */
 export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame {
   if (isBinary) return invalid("Send JSON text frames; binary frames are not understood.");
+  const text = rawText(data);
   let value: unknown;
   try {
-    value = JSON.parse(rawText(data));
+    value = JSON.parse(text);
   } catch {
     return { ok: false, error: new GatewayError("invalid_json", { message: "The frame is not valid JSON." }) };
   }
@@ -69,7 +70,7 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame 
     clientRef: typeof record.client_ref === "string" || typeof record.client_ref === "number" ? record.client_ref : undefined,
     jobId: typeof record.job_id === "string" ? record.job_id : undefined,
   };
-  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) return invalid(`The frame nests deeper than ${MAX_JSON_DEPTH} levels.`, refs);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return invalid(`The frame nests deeper than ${MAX_JSON_DEPTH} levels.`, refs);
   const validate = typeof record.type === "string" ? validators[record.type as ClientFrame["type"]] : undefined;
   if (!validate) return invalid(`Invalid value for 'type': must be one of ${frameTypes}.`, refs, "type");
   if (!validate(value)) {

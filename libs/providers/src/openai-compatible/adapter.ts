@@ -134,8 +134,12 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     } finally {
       if (drained) {
         // The tail after [DONE] is a few bytes; reading it lets the socket serve the next call.
-        const drain = { limit: DRAIN_LIMIT_BYTES, signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) };
-        response.body.dump(drain).catch(() => undefined);
+        // A plain timer: AbortSignal.timeout costs a weakly held signal per call.
+        const giveUp = setTimeout(() => response.body.on("error", () => undefined).destroy(), DRAIN_TIMEOUT_MS).unref();
+        response.body
+          .dump({ limit: DRAIN_LIMIT_BYTES })
+          .catch(() => undefined)
+          .finally(() => clearTimeout(giveUp));
       } else {
         // Stopped early (caller broke off, abort, error): destroying the body closes the socket.
         // undici reports that destroy as an error event, which nobody listens for any more.
