@@ -1,6 +1,6 @@
 // npm run bench: the gateway against the upstream called directly and two bare references, in
 // one run, on loopback, then a CPU profile of the API and a worker under the sync JSON load.
-// Settings (env): BENCH_SECONDS per measured run (3), BENCH_REPEATS runs per point (2),
+// Settings (env): BENCH_SECONDS per measured run (3), BENCH_REPEATS runs per point (3),
 // BENCH_WARMUP seconds (1), BENCH_BURST jobs per drain burst (2000), BENCH_PROFILE=0 skips
 // the profile, BENCH_QUIET_WAIT seconds to wait at the start for other processes to leave the
 // CPUs (20), BENCH_RETRY_SECONDS budget for measuring noisy points again (40). See bench/README.md.
@@ -22,7 +22,7 @@ import { request } from "undici";
 
 const settings = {
   seconds: Number(process.env.BENCH_SECONDS ?? 3),
-  repeats: Number(process.env.BENCH_REPEATS ?? 2),
+  repeats: Number(process.env.BENCH_REPEATS ?? 3),
   warmupSeconds: Number(process.env.BENCH_WARMUP ?? 1),
   burst: Number(process.env.BENCH_BURST ?? 2000),
   profile: process.env.BENCH_PROFILE !== "0",

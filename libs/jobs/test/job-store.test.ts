@@ -199,6 +199,37 @@ describe("job event hub", () => {
     expect(hub.watchedJobs).toBe(0);
   });
 
+  it("gives a notified listener the end that was published while its subscriber was reconnecting", async () => {
+    // Its own subscriber, which comes back 300 ms after a drop: the end is published meanwhile.
+    const slowSubscriber = new Redis(redisUrl, { retryStrategy: () => 300 });
+    const slowHub = createJobEventHub(slowSubscriber, store);
+    await new Promise((resolve) => slowSubscriber.once("ready", resolve));
+    const id = newJobId();
+    const seen: { type: string; afterReconnect: boolean }[] = [];
+    let reconnected = false;
+    let resolveEnded: () => void = () => {};
+    const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+    const stop = await slowHub.watch(
+      id,
+      (event) => {
+        seen.push({ type: event.type, afterReconnect: reconnected });
+        resolveEnded();
+      },
+      { notified: true },
+    );
+    await store.create({ id, model: "m", provider: "p", owner, mode: "sync-json", notify: slowHub.notifyChannel });
+    await store.start(id, 1);
+    const away = new Promise<void>((resolve) => slowSubscriber.once("close", () => resolve()));
+    slowSubscriber.disconnect(true);
+    await away;
+    slowSubscriber.once("ready", () => (reconnected = true));
+    await store.complete(id, 1, { id: "r" } as never);
+    await ended;
+    stop();
+    slowSubscriber.disconnect();
+    expect(seen).toEqual([{ type: "job.completed", afterReconnect: true }]);
+  });
+
   it("adds a joining process's channel once, and refuses it for a job that has already ended", async () => {
     const id = newJobId();
     await store.create({ id, model: "m", provider: "p", owner, mode: "sync-json", notify: "chan-a" });
