@@ -1,7 +1,7 @@
 import type { Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
-import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookQueue, type UsageEntry } from "@llmgw/jobs";
+import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookQueue } from "@llmgw/jobs";
 import { createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
