@@ -30,7 +30,8 @@ export interface NewJob {
   notify?: string;
 }
 
-export type CreateJobOutcome = { created: true } | { created: false; status: JobStatus };
+/** A new job's record is what a read of it would return (nothing is read back); an existing job's status. */
+export type CreateJobOutcome = { created: true; record: JobRecord } | { created: false; status: JobStatus };
 
 /** JSON text that append() writes as it is. */
 class SerialisedJson {
@@ -115,7 +116,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
         createdAt - longestRecordSeconds * 1000,
         ...Object.entries(fields).flat(),
       );
-      return created === 1 ? { created: true } : { created: false, status: status as JobStatus };
+      return created === 1 ? { created: true, record: parseRecord(fields) } : { created: false, status: status as JobStatus };
     },
 
     /**

@@ -25,7 +25,9 @@ async function newJob() {
 describe("job store", () => {
   it("creates a job once and reports the existing one after", async () => {
     const id = newJobId();
-    expect(await store.create({ id, model: "m", provider: "p", owner, mode: "async" })).toEqual({ created: true });
+    const created = await store.create({ id, model: "m", provider: "p", owner, mode: "async", metadata: { team: "a" } });
+    // What create answers is what a read returns.
+    expect(created).toEqual({ created: true, record: await store.get(id) });
     expect(await store.create({ id, model: "m", provider: "p", owner, mode: "async" })).toEqual({
       created: false,
       status: "queued",

@@ -8,6 +8,7 @@ import {
   type JobEvent,
   type JobEventHub,
   type JobMode,
+  type JobRecord,
   type JobStore,
 } from "@llmgw/jobs";
 import type { ChatCompletion, ChatCompletionRequest, ProviderRegistry, ResolvedModel } from "@llmgw/providers";
@@ -94,22 +95,23 @@ export function createCompletionService(deps: CompletionServiceDeps) {
         throw followed.status === "rejected" ? followed.reason : (created as PromiseRejectedResult).reason;
       }
       const follower = followed.value;
-      if (created.value === true) return { jobId: id, follower, joined: false };
-      if (!isFinished(created.value) && (await store.countWaiters(id, 1, notify)) !== null) return { jobId: id, follower, joined: true };
+      const outcome = created.value;
+      if (outcome.created) return { jobId: id, follower, joined: false };
+      if (!isFinished(outcome.status) && (await store.countWaiters(id, 1, notify)) !== null) return { jobId: id, follower, joined: true };
       follower.close();
       return null;
     }
   }
 
-  /** An asynchronous job: created and enqueued; its owner reads its events on their own terms. Resolves to its id. */
-  async function submitJob(principal: Principal, request: ChatCompletionRequest, options: SubmitOptions): Promise<string> {
+  /** An asynchronous job: created and enqueued; its owner reads its events on their own terms. Resolves to its record. */
+  async function submitJob(principal: Principal, request: ChatCompletionRequest, options: SubmitOptions): Promise<JobRecord> {
     const jobId = options.jobId ?? newJobId();
-    const created = await createAndEnqueue(route(principal, request.model), principal, request, options, jobId);
-    if (created !== true) throw new GatewayError("internal_error", { message: `The job ${jobId} already exists.` });
-    return jobId;
+    const outcome = await createAndEnqueue(route(principal, request.model), principal, request, options, jobId);
+    if (!outcome.created) throw new GatewayError("internal_error", { message: `The job ${jobId} already exists.` });
+    return outcome.record;
   }
 
-  /** True when the job was created and enqueued; else the status of the existing job with that id. */
+  /** Creates and enqueues the job, or reports the status of the existing job with that id. */
   async function createAndEnqueue(
     resolved: ResolvedModel,
     principal: Principal,
@@ -140,9 +142,8 @@ export function createCompletionService(deps: CompletionServiceDeps) {
       webhook: options.webhook,
       notify: options.notify,
     });
-    if (!outcome.created) return outcome.status;
-    await enqueue(data);
-    return true as const;
+    if (outcome.created) await enqueue(data);
+    return outcome;
   }
 
   async function enqueue(data: CompletionJobData) {

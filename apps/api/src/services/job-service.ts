@@ -64,15 +64,13 @@ export function createJobService(deps: JobServiceDeps) {
   }
 
   async function create(principal: Principal, submission: JobSubmission, requestId: string, jobId?: string): Promise<JobObject> {
-    const id = await completions.submitJob(principal, submission.request, {
+    const record = await completions.submitJob(principal, submission.request, {
       mode: "async",
       requestId,
       metadata: submission.metadata,
       webhook: submission.webhook,
       jobId,
     });
-    const record = await store.get(id);
-    if (!record) throw new GatewayError("internal_error", { message: "The job was created but could not be read back." });
     return toJobObject(record);
   }
 
