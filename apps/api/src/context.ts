@@ -1,7 +1,7 @@
 import type { Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
-import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookQueue } from "@llmgw/jobs";
+import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
 import { createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
@@ -88,7 +88,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   webhookQueue.on("error", () => {}); // a cancel still succeeds; the failure to enqueue is logged
   // Usage the API sees itself (cache hits, cancels); the rest arrives from workers through the usage drain.
   const usageRecorder = createUsageRecorder({ usage, logger, gatherMs: USAGE_GATHER_MS, onRecorded: (entry) => metrics.countUsage(entry) });
-  const onCancelled = createCancelledJobHandler({ store, webhooks: webhookQueue, logger, recordUsage: usageRecorder.record });
+  const webhooks = createWebhookOutbox(redis, store.keys, webhookQueue);
+  const onCancelled = createCancelledJobHandler({ store, webhooks, logger, recordUsage: usageRecorder.record });
   const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts, onCancelled });
   const jobs = createJobService({
     store,

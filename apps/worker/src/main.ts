@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { createJobStore, createWebhookQueue, enqueueWebhook, type CompletionJobData } from "@llmgw/jobs";
+import { createJobStore, createWebhookOutbox, createWebhookQueue, type CompletionJobData } from "@llmgw/jobs";
 import { createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
@@ -9,6 +9,10 @@ import { subscribeToCancels } from "./cancel-subscriber.js";
 import { createWebhookWorker } from "./webhook-worker.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
+
+/** How often a worker looks for webhooks left in the outbox, and how old an entry must be to be taken. */
+const WEBHOOK_OUTBOX_SWEEP_MS = 10_000;
+const WEBHOOK_OUTBOX_GRACE_MS = 30_000;
 
 /** Worker process: take completion jobs, call providers, write events and results; stop cleanly on SIGTERM. */
 async function main() {
@@ -28,12 +32,24 @@ async function main() {
   // Jobs that asked for a webhook get one delivery job when they end here (cancels are enqueued by the API).
   // On BullMQ's own connection: BullMQ's scripts would make each auto-pipelined batch of `commands` costly.
   const webhookQueue = createWebhookQueue(connection, config.queuePrefix);
+  const webhookOutbox = createWebhookOutbox(commands, store.keys, webhookQueue);
   const announceEnd = async (data: CompletionJobData) => {
     if (!data.webhook) return;
-    await enqueueWebhook(webhookQueue, data.jobId).catch((error: Error) =>
-      logger.error({ err: { message: error.message }, jobId: data.jobId }, "could not enqueue the job's webhook"),
+    await webhookOutbox.announce(data.jobId).catch((error: Error) =>
+      logger.error({ err: { message: error.message }, jobId: data.jobId }, "could not enqueue the job's webhook; the outbox sweep will"),
     );
   };
+  // Deliveries owed by jobs whose process died between their end and queueing the delivery.
+  let sweeping = false;
+  const sweepOutbox = setInterval(() => {
+    if (sweeping) return; // Redis is slow or away: one sweep waits, not one per tick
+    sweeping = true;
+    webhookOutbox
+      .sweep(WEBHOOK_OUTBOX_GRACE_MS)
+      .then((queued) => queued > 0 && logger.warn({ queued }, "queued webhooks that ended jobs left in the outbox"))
+      .catch((error: Error) => logger.warn({ err: { message: error.message } }, "webhook outbox sweep failed; trying again"))
+      .finally(() => (sweeping = false));
+  }, WEBHOOK_OUTBOX_SWEEP_MS);
   // Deliveries need the signing secret; without it they wait in the queue for a worker that has it.
   const webhookConnection = config.webhookSecret ? createRedisConnection(config.redisUrl, "worker", "worker-webhooks") : null;
   const webhookWorker =
@@ -88,6 +104,7 @@ async function main() {
     logger.info({ signal }, "worker stopping: no new jobs, finishing the ones in flight");
     // worker.close() waits for in-flight jobs; BullMQ hands unfinished ones to others if we are killed.
     await worker.close();
+    clearInterval(sweepOutbox);
     await webhookWorker?.close();
     await webhookQueue.close().catch(() => {});
     await metricsServer?.close();

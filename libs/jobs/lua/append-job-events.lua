@@ -5,6 +5,7 @@ records its usage: all atomically.
 KEYS[1]  job record hash
 KEYS[2]  job event stream
 KEYS[3]  usage stream (written only when ARGV[5] is not "")
+KEYS[4]  webhook outbox (sorted set): a job with a webhook is added when it ends
 ARGV[1]  pub/sub channel of the job's events
 ARGV[2]  approximate length bound of the event stream
 ARGV[3]  seconds the record and log live from now on; "0" leaves their expiry alone
@@ -20,13 +21,15 @@ ARGV[8+2N ..]    field, value pairs to set on the record
 
 When the job ends, its final event also goes to each API process named in the record's `notify`
 field (space-separated channels), as `<job id> <event>`: the processes whose callers wait for it.
+A job with a webhook enters the webhook outbox in the same call, so that a process dying before it
+queues the delivery loses nothing (libs/jobs/src/webhook-outbox.ts).
 
 Returns the id of the last event, or false when the job is unknown, already ended, or fenced
 off: exactly one terminal event is ever written, nothing after it, and usage once with it.
 Batching the chunks that arrive together keeps one log entry (and one message) per chunk while
 paying one round trip for all of them.
 ]]
-local state = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'notify', 'id')
+local state = redis.call('HMGET', KEYS[1], 'status', 'attempt', 'notify', 'id', 'webhook')
 local status = state[1]
 if not status then return false end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return false end
@@ -47,9 +50,15 @@ for i = 0, count - 1 do
   end
 end
 -- Only a final event comes with a retention time (ARGV[3]).
-if ARGV[3] ~= '0' and state[3] then
-  for channel in string.gmatch(state[3], '%S+') do
-    redis.call('PUBLISH', channel, state[4] .. ' ' .. message)
+if ARGV[3] ~= '0' then
+  if state[3] then
+    for channel in string.gmatch(state[3], '%S+') do
+      redis.call('PUBLISH', channel, state[4] .. ' ' .. message)
+    end
+  end
+  if state[5] then
+    local now = redis.call('TIME')
+    redis.call('ZADD', KEYS[4], now[1] * 1000 + math.floor(now[2] / 1000), state[4])
   end
 end
 local fields = 8 + 2 * count

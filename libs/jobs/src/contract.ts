@@ -49,6 +49,11 @@ export function jobKeys(prefix: string) {
     ownerJobs: (keyId: string) => `${prefix}:owner:${keyId}:jobs`,
     /** String: Idempotency-Key of an owner -> job id and request hash. */
     idempotency: (keyId: string, idempotencyKey: string) => `${prefix}:idem:${keyId}:${idempotencyKey}`,
+    /**
+     * Sorted set: jobs that ended owing a webhook whose delivery job may not exist yet (job id,
+     * scored by its end in unix ms); written with the final event, cleared once the delivery is queued.
+     */
+    webhookOutbox: `${prefix}:webhook-outbox`,
     /** Stream: usage records of finished jobs, consumed by the API into SQLite. */
     usage: `${prefix}:usage`,
     /** Pub/sub channel: revoked key ids, so every API instance drops them from its cache. */

@@ -7,5 +7,6 @@ export { createJobEventHub, type JobEventHub, type JobEventListener, type WatchO
 export { createCompletionQueue, completionJobOptions, type CompletionQueue } from "./completion-queue.js";
 export type { UsageEntry } from "./usage-stream.js";
 export { createWebhookQueue, enqueueWebhook, webhookJobOptions, type WebhookQueue } from "./webhook-queue.js";
+export { createWebhookOutbox, type WebhookOutbox } from "./webhook-outbox.js";
 export { signWebhook, webhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "./webhook-signature.js";
 export { checkWebhookUrl, isPublicAddress, urlHost, MAX_WEBHOOK_URL_LENGTH, type WebhookUrlCheck } from "./webhook-url.js";

@@ -70,6 +70,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       keys.record(jobId),
       keys.events(jobId),
       keys.usage,
+      keys.webhookOutbox,
       keys.eventChannel(jobId),
       maxEvents,
       options.terminal ? retention : KEEP_EXPIRY,

@@ -7,7 +7,7 @@ function readLua(name: string): string {
 }
 
 const scripts = {
-  llmgwAppendJobEvents: { numberOfKeys: 3, lua: readLua("append-job-events") },
+  llmgwAppendJobEvents: { numberOfKeys: 4, lua: readLua("append-job-events") },
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },

@@ -1,5 +1,5 @@
 import type { Logger } from "@llmgw/logger";
-import { enqueueWebhook, type JobMode, type JobStore, type UsageEntry, type WebhookQueue } from "@llmgw/jobs";
+import type { JobMode, JobStore, UsageEntry, WebhookOutbox } from "@llmgw/jobs";
 
 /** The status a cancelled job is recorded with in the usage log (nginx's "client closed request"). */
 export const CANCELLED_USAGE_STATUS = 499;
@@ -14,7 +14,7 @@ const usageKind: Record<JobMode, UsageEntry["kind"]> = { async: "job", "sync-str
 export function createCancelledJobHandler(deps: {
   store: JobStore;
   recordUsage: (entry: UsageEntry) => void;
-  webhooks: WebhookQueue;
+  webhooks: WebhookOutbox;
   logger: Logger;
 }) {
   return async function onCancelled(jobId: string): Promise<void> {
@@ -38,7 +38,7 @@ export function createCancelledJobHandler(deps: {
         kind: usageKind[record.mode] ?? "job",
         createdAt: endedAt,
       });
-      if (record.webhook) await enqueueWebhook(deps.webhooks, jobId);
+      if (record.webhook) await deps.webhooks.announce(jobId);
     } catch (error) {
       deps.logger.warn({ err: { message: (error as Error).message }, jobId }, "could not record a cancelled job's usage or webhook");
     }
