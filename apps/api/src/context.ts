@@ -1,7 +1,7 @@
 import type { Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
-import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookOutbox, createWebhookQueue, type JobRecord } from "@llmgw/jobs";
 import { createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
@@ -15,7 +15,6 @@ import { startUsageDrain, USAGE_GATHER_MS } from "./services/usage-drain.js";
 import { createUsageRecorder } from "./services/usage-recorder.js";
 import { createApiMetrics, QUEUE_STATES } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
-import { createCancelledJobHandler } from "./services/cancelled-jobs.js";
 import { createJobIdempotency } from "./services/job-idempotency.js";
 import { createJobService } from "./services/job-service.js";
 import { createWsHub, type WsHubOptions } from "./services/ws-hub.js";
@@ -86,10 +85,15 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     : null;
   const webhookQueue = createWebhookQueue(queueConnection, config.queuePrefix);
   webhookQueue.on("error", () => {}); // a cancel still succeeds; the failure to enqueue is logged
-  // Usage the API sees itself (cache hits, cancels); the rest arrives from workers through the usage drain.
+  // Usage the API sees itself (cache hits); the rest arrives with the jobs' ends through the usage drain.
   const usageRecorder = createUsageRecorder({ usage, logger, gatherMs: USAGE_GATHER_MS, onRecorded: (entry) => metrics.countUsage(entry) });
   const webhooks = createWebhookOutbox(redis, store.keys, webhookQueue);
-  const onCancelled = createCancelledJobHandler({ store, webhooks, logger, recordUsage: usageRecorder.record });
+  const onCancelled = async (record: JobRecord) => {
+    if (!record.webhook) return;
+    await webhooks.announce(record.id).catch((error: Error) =>
+      logger.warn({ err: { message: error.message }, jobId: record.id }, "could not enqueue a cancelled job's webhook; the outbox sweep will"),
+    );
+  };
   const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts, onCancelled });
   const jobs = createJobService({
     store,
@@ -145,7 +149,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     metrics,
     /** Client-scope hook after auth: consumes on work-creating routes, reports elsewhere (null when limits are off). */
     rateLimit: config.rateLimitEnabled ? rateLimitHook(limiter) : null,
-    /** Queues a usage entry the API saw itself; written within USAGE_GATHER_MS. */
+    /** Queues a usage entry the API saw itself (a cache hit); written within USAGE_GATHER_MS. */
     recordUsage: usageRecorder.record,
     /** Writes the queued usage entries now. */
     flushUsage: usageRecorder.flush,

@@ -189,10 +189,10 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return append(jobId, [["job.failed", failure]], { fields, fence: attempt, terminal: true, usage });
     },
 
-    /** Ends the job as cancelled; null when it had already ended. */
-    cancel(jobId: string): Promise<string | null> {
+    /** Ends the job as cancelled (and writes its usage entry with it); null when it had already ended. */
+    cancel(jobId: string, usage?: UsageEntry): Promise<string | null> {
       const fields = { status: "cancelled", completed_at: Date.now() };
-      return append(jobId, [["job.cancelled", {}]], { fields, terminal: true });
+      return append(jobId, [["job.cancelled", {}]], { fields, terminal: true, usage });
     },
 
     /** Events after `afterId` (all without it), oldest first. */

@@ -76,6 +76,20 @@ describe("job store", () => {
     expect(await command.xlen(store.keys.usage)).toBe(before + 1);
   });
 
+  it("writes a cancelled job's usage entry with its cancel, once, and none when the job had already ended", async () => {
+    const id = await newJob();
+    const usage = { jobId: id, status: 499 } as never;
+    const before = await command.xlen(store.keys.usage);
+    expect(await store.cancel(id, usage)).toBeTruthy();
+    expect(await store.cancel(id, usage)).toBeNull();
+    const ended = await newJob();
+    await store.start(ended, 1);
+    await store.complete(ended, 1, { id: "r" } as never);
+    expect(await store.cancel(ended, { jobId: ended, status: 499 } as never)).toBeNull();
+    const entries = (await command.xrange(store.keys.usage, "-", "+")).slice(before);
+    expect(entries.map(([, fields]) => JSON.parse(fields[1]))).toEqual([{ jobId: id, status: 499 }]);
+  });
+
   it("reads events after a given id", async () => {
     const id = await newJob();
     await store.start(id, 1);

@@ -13,6 +13,7 @@ import {
 } from "@llmgw/jobs";
 import type { ChatCompletion, ChatCompletionRequest, ProviderRegistry, ResolvedModel } from "@llmgw/providers";
 import type { Redis } from "ioredis";
+import { cancelledUsageEntry } from "./cancelled-jobs.js";
 import type { Principal } from "./client-auth.js";
 import { followJob, type JobFollower } from "./job-follower.js";
 
@@ -23,8 +24,8 @@ export interface CompletionServiceDeps {
   queue: CompletionQueue;
   providers: ProviderRegistry;
   jobAttempts: number;
-  /** After this process ended a job as cancelled (usage, webhook); never throws. */
-  onCancelled?: (jobId: string) => Promise<void>;
+  /** After this process ended a job as cancelled: its webhook. Never throws. */
+  onCancelled?: (record: JobRecord) => Promise<void>;
 }
 
 export interface SubmitOptions {
@@ -158,13 +159,14 @@ export function createCompletionService(deps: CompletionServiceDeps) {
     }
   }
 
-  /** Ends a job as cancelled and tells every worker to abort it; false when it had already ended. */
+  /** Ends a job as cancelled (with its usage entry) and tells every worker to abort it; false when it had already ended. */
   async function cancel(jobId: string): Promise<boolean> {
-    if (!(await store.cancel(jobId))) return false;
+    const record = await store.get(jobId);
+    if (!record || !(await store.cancel(jobId, cancelledUsageEntry(record)))) return false;
     await deps.redis.publish(store.keys.cancelChannel, jobId);
     // A job still waiting is removed so no worker picks it up; a running one is locked and stays.
     await queue.remove(jobId).catch(() => 0);
-    await deps.onCancelled?.(jobId);
+    await deps.onCancelled?.(record);
     return true;
   }
 

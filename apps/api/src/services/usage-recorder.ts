@@ -3,7 +3,7 @@ import type { UsageEntry } from "@llmgw/jobs";
 import type { UsageRepository } from "@llmgw/store";
 
 /**
- * Usage the API sees itself (cache hits, cancels), written to SQLite in batches: entries gather
+ * Usage the API sees itself (cache hits), written to SQLite in batches: entries gather
  * for `gatherMs` and go in one transaction. A transaction per cache hit wrote pages of the table
  * and its five indexes each time, a dozen system calls per hit.
  */
