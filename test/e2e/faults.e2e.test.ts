@@ -6,6 +6,7 @@ import { createJobStore } from "@llmgw/jobs";
 import { cacheScope, canonicalRequestKey, coalescingJobId } from "@llmgw/cache";
 import { loremWords, type MockUpstream } from "@llmgw/testing";
 import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
+import { errorOf } from "./support/json-bodies.js";
 
 // Faults made for real: the mock upstream fails, hangs and drops; callers walk away.
 let stack: MockedGateway;
@@ -45,9 +46,9 @@ describe("retries: the queue owns them", () => {
     expect(response.status).toBe(502);
     expect(response.headers.get("x-should-retry")).toBe("false");
     expect(response.headers.get("x-job-id")).toMatch(/^job_/);
-    const body = await response.json();
-    expect(body.error).toMatchObject({ type: "upstream_error", code: "upstream_error", param: null });
-    expect(body.error.message).toMatch(/^The provider failed after 3 attempts: /);
+    const error = await errorOf(response);
+    expect(error).toMatchObject({ type: "upstream_error", code: "upstream_error", param: null });
+    expect(error.message).toMatch(/^The provider failed after 3 attempts: /);
     expect(callsWith(tag)).toBe(3);
   });
 
@@ -80,7 +81,7 @@ describe("timeouts per try (keep-alive comments are not progress)", () => {
     const abortsBefore = mock.aborts;
     const response = await post(request);
     expect(response.status).toBe(502);
-    expect((await response.json()).error.message).toContain(message);
+    expect((await errorOf(response)).message).toContain(message);
     expect(callsWith(tag)).toBe(calls);
     await mock.waitForAbort(abortsBefore + calls, 2000);
   });

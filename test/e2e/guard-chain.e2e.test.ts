@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { jobKeys } from "@llmgw/jobs";
 import { hashApiKey } from "@llmgw/store";
 import { freePort, spawnApp, startGateway, startMockUpstream, type GatewayProcess, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { completionOf, errorOf } from "./support/json-bodies.js";
 
 // Issue 3's "must show": two API processes and a worker, built, sharing one Redis and one SQLite
 // file; users and keys made over the admin API; the mock upstream counts every provider call.
@@ -59,13 +60,14 @@ afterAll(async () => {
 
 const [A, B] = [0, 1] as const;
 
+/** An admin call; its JSON answer is read as the loose record the tests pick fields from. */
 async function adminCall(method: string, path: string, body?: unknown) {
   const response = await fetch(`${instances[A]}/api/v1/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
 /** A user of its own and a key with these limits, made over HTTP as an operator would. */
@@ -137,7 +139,8 @@ async function burst(apiKey: string, count: number, tag: string) {
       instance: i % 2,
       status: response.status,
       headers: response.headers,
-      body: await response.json(),
+      // A completion or a 429's error: read as the loose record the tests pick fields from.
+      body: (await response.json()) as Record<string, any>,
     }))),
   );
   return {
@@ -250,7 +253,7 @@ describe("keys: revocation across instances", () => {
     expect(Date.now() - started).toBeLessThan(2000);
     const refused = await complete(B, apiKey, ask("after revocation"));
     expect(refused.status).toBe(401);
-    expect((await refused.json()).error.code).toBe("invalid_api_key");
+    expect((await errorOf(refused)).code).toBe("invalid_api_key");
   });
 });
 
@@ -261,7 +264,7 @@ describe("cache and coalescing across instances", () => {
     const first = await complete(A, apiKey, { model: "deepseek-chat", messages: [{ role: "user", content: tag }], temperature: 0.5 });
     expect(first.status).toBe(200);
     expect(first.headers.get("x-cache")).toBe("MISS");
-    const answer = await first.json();
+    const answer = await completionOf(first);
     expect(callsWith(tag)).toBe(1);
 
     // The same request written differently: top-level and message keys reordered.
@@ -290,8 +293,8 @@ describe("cache and coalescing across instances", () => {
     const row = await settledKeyStats(keyId, 3);
     expect(row).toMatchObject({
       requests: 3,
-      prompt_tokens: 3 * answer.usage.prompt_tokens,
-      completion_tokens: 3 * answer.usage.completion_tokens,
+      prompt_tokens: 3 * answer.usage!.prompt_tokens,
+      completion_tokens: 3 * answer.usage!.completion_tokens,
     });
   });
 
@@ -342,7 +345,7 @@ describe("cache and coalescing across instances", () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => complete(i % 2, apiKey, ask(`${tag} [[mock:delay=1000]]`))),
     );
-    const bodies = await Promise.all(responses.map((response) => response.json()));
+    const bodies = await Promise.all(responses.map(completionOf));
     expect(responses.map((response) => response.status)).toEqual(Array(10).fill(200));
     expect(responses.map((response) => response.headers.get("x-cache"))).toEqual(Array(10).fill("MISS"));
     expect(new Set(responses.map((response) => response.headers.get("x-job-id"))).size).toBe(1);
@@ -351,11 +354,11 @@ describe("cache and coalescing across instances", () => {
 
     // One job, one usage row: the nine callers who joined it caused no upstream work of their own.
     const row = await settledKeyStats(keyId, 1);
-    expect(row).toMatchObject({ requests: 1, prompt_tokens: bodies[0].usage.prompt_tokens, completion_tokens: bodies[0].usage.completion_tokens });
+    expect(row).toMatchObject({ requests: 1, prompt_tokens: bodies[0].usage!.prompt_tokens, completion_tokens: bodies[0].usage!.completion_tokens });
     const after = await stats();
     expect(after.requests - before.requests).toBe(1);
     expect(after.cache_hits - before.cache_hits).toBe(0);
-    expect(after.tokens.completion - before.tokens.completion).toBe(bodies[0].usage.completion_tokens);
+    expect(after.tokens.completion - before.tokens.completion).toBe(bodies[0].usage!.completion_tokens);
   });
 });
 
@@ -374,7 +377,7 @@ describe("the seed's flow, as the README shows it", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-ratelimit-limit-requests")).toBe("30");
     expect(response.headers.get("x-ratelimit-remaining-requests")).toBe("29");
-    expect((await response.json()).choices[0].message.content).toBe("Echo: Hello from the README");
+    expect((await completionOf(response)).choices[0].message.content).toBe("Echo: Hello from the README");
   });
 });
 

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { verifyWebhookSignature } from "@llmgw/jobs";
 import { startGateway, startMockUpstream, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import { errorOf } from "./support/json-bodies.js";
 
 // The built API and two workers as real processes, the mock upstream, the official openai client and `ws`.
 const KEY_A = `gw-jobs-e2e-a${randomUUID().replace(/-/g, "")}`;
@@ -243,7 +244,7 @@ describe("jobs over HTTP", () => {
       body: JSON.stringify({ request: ask(`${text} but different`) }),
     });
     expect(reused.status).toBe(422);
-    expect((await reused.json()).error.code).toBe("idempotency_key_reused");
+    expect((await errorOf(reused)).code).toBe("idempotency_key_reused");
   });
 
   it("cancels a job whose upstream call hangs: the job ends cancelled and the upstream sees the abort", async () => {
@@ -259,7 +260,7 @@ describe("jobs over HTTP", () => {
     expect((await client.get<Job>(`/jobs/${job.id}`)).status).toBe("cancelled");
     const again = await fetch(`${gateway.url}/v1/jobs/${job.id}/cancel`, { method: "POST", headers: headersOf(KEY_A) });
     expect(again.status).toBe(409);
-    expect((await again.json()).error.code).toBe("job_already_ended");
+    expect((await errorOf(again)).code).toBe("job_already_ended");
   });
 
   it("keeps a synchronous JSON call's chunks in its job's log, in order, before its result", async () => {
@@ -351,6 +352,6 @@ describe("webhooks", () => {
       body: JSON.stringify({ request: ask("x"), webhook: "file:///etc/passwd" }),
     });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatchObject({ param: "webhook", code: "invalid_request" });
+    expect(await errorOf(response)).toMatchObject({ param: "webhook", code: "invalid_request" });
   });
 });

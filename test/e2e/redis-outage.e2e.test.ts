@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, spawnApp, startRedisServer, type GatewayStack, type RedisServerHandle } from "@llmgw/testing";
 import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
+import type { ErrorBody } from "./support/json-bodies.js";
 
 // A Redis of this test's own, stopped, restarted on the same port, and frozen.
 let redis: RedisServerHandle;
@@ -25,7 +26,7 @@ const complete = () => stack.complete({ model: "deepseek-chat", messages: [{ rol
 async function timed(request: () => Promise<Response>) {
   const started = performance.now();
   const response = await request();
-  return { response, ms: performance.now() - started, body: await response.json() };
+  return { response, ms: performance.now() - started, body: (await response.json()) as ErrorBody };
 }
 
 async function untilServed() {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createJobStore } from "@llmgw/jobs";
 import { loremWords, type GatewayStack } from "@llmgw/testing";
 import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
+import { errorOf } from "./support/json-bodies.js";
 
 // Workers die (SIGKILL) and stop (SIGTERM) in the middle of jobs; nothing accepted is lost.
 let stack: MockedGateway;
@@ -46,8 +47,7 @@ describe("the synchronous deadline", () => {
     expect(response.headers.get("x-should-retry")).toBe("false");
     const jobId = response.headers.get("x-job-id");
     expect(jobId).toMatch(/^job_/);
-    const body = await response.json();
-    expect(body.error).toMatchObject({ code: "sync_timeout", type: "timeout_error", job_id: jobId });
+    expect(await errorOf(response)).toMatchObject({ code: "sync_timeout", type: "timeout_error", job_id: jobId });
     const record = await waitForStatus(jobId!, "succeeded");
     expect(record.result?.choices[0].message.content).toContain(tag);
   });

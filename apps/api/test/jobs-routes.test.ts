@@ -135,7 +135,7 @@ describe("Idempotency-Key", () => {
       expect(response.headers["idempotent-replayed"]).toBe(response.statusCode === 200 ? "true" : undefined);
     }
     const waiting = await api.context.queue.getJobs(["waiting"], 0, 10_000);
-    expect(waiting.filter((job) => job.data.request.messages[0].content === "exactly once")).toHaveLength(1);
+    expect(waiting.filter((job) => (job.data.request.messages[0] as { content: string }).content === "exactly once")).toHaveLength(1);
   });
 
   it("returns the same job for the same body in another key order, later, even after it finished", async () => {
@@ -281,7 +281,7 @@ describe("GET /v1/jobs", () => {
       for (let page = 0; page < 10; page++) {
         const response = await own.app.inject({ url: `/v1/jobs?limit=7${after ? `&after=${after}` : ""}`, headers: auth(KEY_A) });
         expect(response.statusCode).toBe(200);
-        const list = response.json();
+        const list = response.json() as { object: string; data: { id: string }[]; first_id: string | null; last_id: string | null; has_more: boolean };
         expect(list.object).toBe("list");
         seen.push(...list.data.map((job: { id: string }) => job.id));
         expect(list.first_id).toBe(list.data[0]?.id ?? null);

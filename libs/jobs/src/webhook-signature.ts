@@ -1,11 +1,12 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** The Standard Webhooks headers of one delivery attempt. */
-export interface WebhookHeaders {
+// A type, not an interface: it must pass where any header record is taken (verifyWebhookSignature).
+export type WebhookHeaders = {
   "webhook-id": string;
   "webhook-timestamp": string;
   "webhook-signature": string;
-}
+};
 
 /** `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed with the UTF-8 bytes of the secret. */
 export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
