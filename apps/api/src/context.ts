@@ -13,6 +13,7 @@ import { createKeyRevocation } from "./services/key-revocation.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
 import { startUsageDrain, USAGE_GATHER_MS } from "./services/usage-drain.js";
 import { createUsageRecorder } from "./services/usage-recorder.js";
+import { startUsageRetention } from "./services/usage-retention.js";
 import { createApiMetrics, QUEUE_STATES } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
 import { createJobIdempotency } from "./services/job-idempotency.js";
@@ -102,6 +103,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     idempotency: createJobIdempotency({ redis, keys: store.keys }),
     webhooks: { secretSet: config.webhookSecret !== undefined, allowPrivate: config.webhookAllowPrivate },
   });
+  const usageRetention = startUsageRetention({ usage, days: config.usageRetentionDays, logger });
   const usageDrain = startUsageDrain({
     redis: createRedisConnection(config.redisUrl, "subscriber", "api-usage"),
     keys: store.keys,
@@ -164,6 +166,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
       wsHub.close();
       await usageDrain.stop();
       usageRecorder.flush();
+      usageRetention.stop();
       await keyRevocation.close();
       await queue.close().catch(() => {});
       await webhookQueue.close().catch(() => {});

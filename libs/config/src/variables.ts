@@ -176,6 +176,12 @@ export const variables = {
     parse: parseInteger(60, 31_536_000),
     description: "how long a finished job and its events stay readable",
   }),
+  usageRetentionDays: variable({
+    name: "USAGE_RETENTION_DAYS",
+    default: "0",
+    parse: parseInteger(0, 36_500),
+    description: "days the usage log keeps its rows (pruned hourly by the API); 0 keeps them forever",
+  }),
   maxBodyBytes: variable({
     name: "MAX_BODY_BYTES",
     default: "1048576",

@@ -52,6 +52,8 @@ export interface UsageRepository {
   record(entry: UsageEntry): boolean;
   /** Appends several in one transaction (one disk sync); returns those newly recorded. */
   recordAll<E extends UsageEntry>(entries: E[]): E[];
+  /** Deletes up to `limit` of the oldest rows created before `cutoff` (unix seconds); returns how many. */
+  pruneBefore(cutoff: number, limit: number): number;
   stats(): UsageStats;
 }
 
@@ -83,6 +85,9 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
        latency_ms, status, cache_hit, job_id, request_id, kind)
      VALUES (@created_at, @key_id, @user_id, @model, @provider, @prompt_tokens, @completion_tokens,
        @latency_ms, @status, @cache_hit, @job_id, @request_id, @kind)`,
+  );
+  const pruneBatch = db.prepare<[number, number]>(
+    "DELETE FROM usage_log WHERE id IN (SELECT id FROM usage_log WHERE created_at < ? ORDER BY created_at LIMIT ?)",
   );
   const countUsers = db.prepare<[], number>("SELECT count(*) FROM users").pluck();
   const countActiveKeys = db
@@ -131,6 +136,7 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
   return {
     record,
     recordAll,
+    pruneBefore: (cutoff, limit) => pruneBatch.run(cutoff, limit).changes,
     stats() {
       // One read transaction, so the figures agree with each other while usage keeps arriving.
       return db.transaction((): UsageStats => {

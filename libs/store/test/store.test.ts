@@ -310,6 +310,16 @@ describe("usage", () => {
     ]);
   });
 
+  it("prunes the oldest rows before a cutoff, at most `limit` per call", () => {
+    const { db, usage } = setup();
+    for (const seconds of [100, 300, 200, 400, 500]) usage.record(entry({ createdAt: seconds * 1000, requestId: `req-${seconds}` }));
+    expect(usage.pruneBefore(400, 2)).toBe(2);
+    expect(db.prepare("SELECT created_at FROM usage_log ORDER BY created_at").pluck().all()).toEqual([300, 400, 500]);
+    expect(usage.pruneBefore(400, 2)).toBe(1);
+    expect(usage.pruneBefore(400, 2)).toBe(0);
+    expect(db.prepare("SELECT created_at FROM usage_log ORDER BY created_at").pluck().all()).toEqual([400, 500]);
+  });
+
   it("stores createdAt (unix ms) in seconds, defaulting to now", () => {
     const { db, usage, clock } = setup();
     usage.record(entry({ createdAt: 1_700_000_000_999 }));
