@@ -61,8 +61,8 @@ afterAll(async () => {
 const [A, B] = [0, 1] as const;
 
 /** An admin call; its JSON answer is read as the loose record the tests pick fields from. */
-async function adminCall(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${instances[A]}/api/v1/admin${path}`, {
+async function adminCall(method: string, path: string, body?: unknown, instance: 0 | 1 = A) {
+  const response = await fetch(`${instances[instance]}/api/v1/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -339,8 +339,10 @@ describe("cache and coalescing across instances", () => {
   it("10 identical concurrent requests on both instances make one upstream call and one usage row", async () => {
     const { keyId, apiKey } = await newKey();
     const tag = randomUUID();
-    // Global figures: what earlier tests' requests left in the usage stream must be in them first.
+    // Global figures: what earlier tests' requests left in the usage stream, and the cache hits
+    // each instance still gathers (a stats call writes its own), must be in them first.
     await usageDrained();
+    await adminCall("GET", "/stats", undefined, B);
     const before = await stats();
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => complete(i % 2, apiKey, ask(`${tag} [[mock:delay=1000]]`))),

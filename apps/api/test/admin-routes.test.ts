@@ -354,7 +354,7 @@ describe("admin stats", () => {
     // The same job reported twice (a retried drain) is one request.
     context.recordUsage({ ...entry, jobId: "job_2", promptTokens: 0, completionTokens: 0, status: 502, cacheHit: false, kind: "job" });
     context.recordUsage({ ...entry, model: "gpt-4o-mini", provider: "openai", jobId: "job_3", promptTokens: 1, completionTokens: 2, status: 200, cacheHit: false, kind: "stream" });
-    context.flushUsage();
+    // Not written yet (cache-hit entries gather for 100 ms): the stats route writes them first.
     // A job no worker takes (there is none here) waits in the queue.
     const jobId = newJobId();
     await context.queue.add(

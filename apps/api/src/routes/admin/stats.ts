@@ -42,7 +42,7 @@ const statsSchema = {
   },
 } as const;
 
-/** GET /stats: the usage log's aggregates and the queue's depths. */
+/** GET /stats: the usage log's aggregates (this instance's pending entries included) and the queue's depths. */
 export async function adminStatsRoutes(app: FastifyInstance, context: ApiContext) {
   app.get(
     "/stats",
@@ -50,6 +50,8 @@ export async function adminStatsRoutes(app: FastifyInstance, context: ApiContext
     async () => {
       const counts = await context.queue.getJobCounts("waiting", "active", "delayed", "failed", "completed");
       const { waiting = 0, active = 0, delayed = 0, failed = 0, completed = 0 } = counts;
+      // This instance's own entries still gathering (cache hits) are written first, so they count.
+      context.flushUsage();
       return { ...context.usage.stats(), queue: { waiting, active, delayed, failed, completed } };
     },
   );
