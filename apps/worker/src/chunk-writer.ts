@@ -69,7 +69,14 @@ export function createChunkWriter(append: (chunks: ChatCompletionChunk[]) => Pro
     },
     /** Writes every pushed chunk now and waits for it; false when the log refused them. */
     async drain(): Promise<boolean> {
-      for (clearTimer(), write(); inFlight; clearTimer(), write()) await inFlight;
+      clearTimer();
+      write();
+      while (inFlight) {
+        await inFlight;
+        // Chunks that arrived meanwhile wait on a hold timer: they go now too.
+        clearTimer();
+        write();
+      }
       if (failure) throw failure;
       return !lost;
     },

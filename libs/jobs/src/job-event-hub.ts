@@ -65,8 +65,12 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
   const channelPrefix = store.keys.eventChannel("");
   const notifyChannel = store.keys.notifyChannel(randomUUID());
   // Subscribed again on every reconnect (ioredis resubscribes too; this tells when it is done).
-  let notifySubscribed = subscriber.subscribe(notifyChannel);
-  notifySubscribed.catch(() => {});
+  let notifySubscribed: Promise<unknown>;
+  const subscribeNotify = () => {
+    notifySubscribed = subscriber.subscribe(notifyChannel);
+    notifySubscribed.catch(() => {});
+  };
+  subscribeNotify();
 
   function deliver(watcher: Watcher, event: JobEvent) {
     if (watcher.closed) return;
@@ -119,8 +123,7 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
   // Messages published while the subscriber was away are lost; the log still has them.
   let connectedOnce = subscriber.status === "ready";
   subscriber.on("ready", () => {
-    notifySubscribed = subscriber.subscribe(notifyChannel);
-    notifySubscribed.catch(() => {});
+    subscribeNotify();
     if (!connectedOnce) {
       connectedOnce = true;
       return;
