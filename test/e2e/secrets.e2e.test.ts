@@ -24,7 +24,7 @@ beforeAll(async () => {
   ({ mock, gateway, prefix, providerKey: PROVIDER_KEY } = stack);
   redis = new Redis(inject("redisUrl"));
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
-  const user = (await (await fetch(`${gateway.url}/api/v1/admin/users`, { method: "POST", headers: admin, body: JSON.stringify({ username: "storm", email: "storm@example.com" }) })).json()) as { id: string };
+  const user = (await (await fetch(`${gateway.url}/api/v1/admin/users`, { method: "POST", headers: admin, body: JSON.stringify({ username: "storm", email: "storm@example.com" }) })).json()) as { id: number };
   const key = (await (await fetch(`${gateway.url}/api/v1/admin/api-keys`, { method: "POST", headers: admin, body: JSON.stringify({ user_id: user.id, key_name: "storm" }) })).json()) as { api_key: string };
   clientKey = key.api_key;
   expect(clientKey).toMatch(/^gw-/);

@@ -12,7 +12,8 @@ const usage = `usage: admin-cli <command> [options]
   create-key  --user-id USER_ID --name NAME [--per-minute N] [--per-hour N] [--models a,b] [--expires-at UNIX_SECONDS|ISO_8601]
   list-users
   list-keys   [--user-id USER_ID] [--all]   (--all includes revoked keys)
-  revoke-key  --id KEY_ID`;
+  revoke-key  --id KEY_ID
+Ids are integers: --user-id 1, --id 1.`;
 
 /** A mistake in the command line: printed with a pointer to --help. */
 class UsageError extends Error {}
@@ -33,7 +34,7 @@ const commands: Record<string, { options: OptionSpec; run: (db: Database, values
     options: { "user-id": text, name: text, "per-minute": text, "per-hour": text, models: text, "expires-at": text },
     run: (db, values) =>
       createApiKeyRepository(db).create({
-        user_id: required(values, "user-id"),
+        user_id: wholeNumber(values, "user-id"),
         key_name: required(values, "name"),
         rate_limit_per_minute: optionalCount(values, "per-minute"),
         rate_limit_per_hour: optionalCount(values, "per-hour"),
@@ -46,15 +47,15 @@ const commands: Record<string, { options: OptionSpec; run: (db: Database, values
     options: { "user-id": text, all: flag },
     run: (db, values) =>
       createApiKeyRepository(db).list({
-        userId: typeof values["user-id"] === "string" ? values["user-id"] : undefined,
+        userId: values["user-id"] === undefined ? undefined : wholeNumber(values, "user-id"),
         includeRevoked: values.all === true,
       }),
   },
   "revoke-key": {
     options: { id: text },
     run: (db, values) => {
-      const id = required(values, "id");
-      if (!createApiKeyRepository(db).revoke(id)) throw new Error(`no active API key with id '${id}'`);
+      const id = wholeNumber(values, "id");
+      if (!createApiKeyRepository(db).revoke(id)) throw new Error(`no active API key with id ${id}`);
       // Running API instances drop it from their cache within 5 s (no Redis message from here).
       return { id, revoked: true };
     },
@@ -68,9 +69,16 @@ function required(values: Values, name: string): string {
 }
 
 function optionalCount(values: Values, name: string): number | undefined {
+  return values[name] === undefined ? undefined : wholeNumber(values, name);
+}
+
+/** A positive whole number: a limit, or a user or key id (ids are integers: 1, 2, 3…). */
+function wholeNumber(values: Values, name: string): number {
   const value = values[name];
-  if (typeof value !== "string") return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  if (typeof value !== "string") throw new UsageError(`--${name} is required`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
+    throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  }
   return Number(value);
 }
 

@@ -38,7 +38,7 @@ describe("admin CLI", () => {
     expect(user.code).toBe(0);
     const userRecord = JSON.parse(user.stdout);
     expect(userRecord).toEqual({
-      id: expect.stringMatching(/^user_/),
+      id: 1,
       username: "alice",
       email: "alice@example.com",
       created_at: expect.any(Number),
@@ -49,13 +49,13 @@ describe("admin CLI", () => {
     expect(duplicate).toEqual({ code: 1, stdout: "", stderr: "error: Username 'alice' already exists.\n" });
 
     const key = await admin([
-      "create-key", "--user-id", userRecord.id, "--name", "dev", "--per-minute", "5", "--models", "deepseek-chat, gpt-4o",
+      "create-key", "--user-id", "1", "--name", "dev", "--per-minute", "5", "--models", "deepseek-chat, gpt-4o",
       "--expires-at", "2100-01-01T00:00:00Z",
     ]);
     expect(key.code).toBe(0);
     const keyRecord = JSON.parse(key.stdout);
     expect(keyRecord).toEqual({
-      id: expect.stringMatching(/^key_/),
+      id: 1,
       user_id: userRecord.id,
       key_name: "dev",
       key_prefix: keyRecord.api_key.slice(0, 10),
@@ -76,25 +76,25 @@ describe("admin CLI", () => {
 
     const users = await admin(["list-users"]);
     expect(JSON.parse(users.stdout)).toEqual([userRecord]);
-    const keys = await admin(["list-keys", "--user-id", userRecord.id]);
+    const keys = await admin(["list-keys", "--user-id", "1"]);
     const { api_key: apiKey, ...listed } = keyRecord;
     expect(JSON.parse(keys.stdout)).toEqual([listed]);
     expect(keys.stdout).not.toContain(apiKey);
 
-    expect(await admin(["revoke-key", "--id", keyRecord.id])).toEqual({
+    expect(await admin(["revoke-key", "--id", "1"])).toEqual({
       code: 0,
-      stdout: `${JSON.stringify({ id: keyRecord.id, revoked: true }, null, 2)}\n`,
+      stdout: `${JSON.stringify({ id: 1, revoked: true }, null, 2)}\n`,
       stderr: "",
     });
-    expect(await admin(["revoke-key", "--id", keyRecord.id])).toEqual({
+    expect(await admin(["revoke-key", "--id", "1"])).toEqual({
       code: 1,
       stdout: "",
-      stderr: `error: no active API key with id '${keyRecord.id}'\n`,
+      stderr: "error: no active API key with id 1\n",
     });
     expect(JSON.parse((await admin(["list-keys"])).stdout)).toEqual([]);
     const all = JSON.parse((await admin(["list-keys", "--all"])).stdout);
-    expect(all.map((record: { id: string; revoked_at: number | null }) => [record.id, typeof record.revoked_at])).toEqual([
-      [keyRecord.id, "number"],
+    expect(all.map((record: { id: number; revoked_at: number | null }) => [record.id, typeof record.revoked_at])).toEqual([
+      [1, "number"],
     ]);
   });
 
@@ -103,8 +103,12 @@ describe("admin CLI", () => {
       [["rotate-key"], {}, "error: unknown command 'rotate-key' (see --help)\n"],
       [["create-user", "--username", "bob"], {}, "error: --email is required (see --help)\n"],
       [["list-keys", "--colour"], {}, "error: Unknown option '--colour' (see --help)\n"],
-      [["create-key", "--user-id", "user_x", "--name", "dev", "--per-hour", "lots"], {}, 'error: --per-hour must be a positive whole number, got "lots" (see --help)\n'],
-      [["create-key", "--user-id", "user_nobody", "--name", "dev"], {}, "error: No user with id 'user_nobody'.\n"],
+      [["create-key", "--user-id", "1", "--name", "dev", "--per-hour", "lots"], {}, 'error: --per-hour must be a positive whole number, got "lots" (see --help)\n'],
+      [["create-key", "--user-id", "99", "--name", "dev"], {}, "error: No user with id 99.\n"],
+      [["create-key", "--user-id", "user_x", "--name", "dev"], {}, 'error: --user-id must be a positive whole number, got "user_x" (see --help)\n'],
+      [["create-key", "--name", "dev"], {}, "error: --user-id is required (see --help)\n"],
+      [["list-keys", "--user-id", "0"], {}, 'error: --user-id must be a positive whole number, got "0" (see --help)\n'],
+      [["revoke-key", "--id", "key_abc"], {}, 'error: --id must be a positive whole number, got "key_abc" (see --help)\n'],
       [["list-users"], { PORT: "eighty" }, 'error: configuration error: PORT must be a whole number, got "eighty"\n'],
     ];
     for (const [args, env, stderr] of cases) {

@@ -44,8 +44,8 @@ describe("admin authentication", () => {
     { method: "GET", url: "/api/v1/admin/users" },
     { method: "POST", url: "/api/v1/admin/users", payload: { username: "u", email: "u@example.com" } },
     { method: "GET", url: "/api/v1/admin/api-keys" },
-    { method: "POST", url: "/api/v1/admin/api-keys", payload: { user_id: "user_x", key_name: "k" } },
-    { method: "DELETE", url: "/api/v1/admin/api-keys/key_x" },
+    { method: "POST", url: "/api/v1/admin/api-keys", payload: { user_id: 1, key_name: "k" } },
+    { method: "DELETE", url: "/api/v1/admin/api-keys/1" },
     { method: "GET", url: "/api/v1/admin/stats" },
   ] as const;
 
@@ -134,7 +134,7 @@ describe("admin users", () => {
     expect(response.statusCode).toBe(201);
     const alice = response.json();
     expect(alice).toEqual({
-      id: expect.stringMatching(/^user_[0-9A-Za-z]{20}$/),
+      id: 1,
       object: "user",
       username: "alice",
       email: "alice@example.com",
@@ -189,7 +189,7 @@ describe("admin users", () => {
 describe("admin API keys", () => {
   let app: FastifyInstance;
   let context: ApiContext;
-  let userId: string;
+  let userId: number;
   beforeAll(async () => {
     ({ app, context } = await startApi());
     const user = await app.inject({
@@ -218,7 +218,7 @@ describe("admin API keys", () => {
     expect(response.headers["cache-control"]).toBe("no-store");
     const created = response.json();
     expect(created).toEqual({
-      id: expect.stringMatching(/^key_[0-9A-Za-z]{20}$/),
+      id: 1,
       object: "api_key",
       user_id: userId,
       key_name: "ci",
@@ -248,23 +248,31 @@ describe("admin API keys", () => {
 
     const mine = await app.inject({ method: "GET", url: `/api/v1/admin/api-keys?user_id=${userId}`, headers: admin });
     expect(mine.json().data).toHaveLength(2);
-    const nobody = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys?user_id=user_nobody", headers: admin });
+    const nobody = await app.inject({ method: "GET", url: `/api/v1/admin/api-keys?user_id=${userId + 1}`, headers: admin });
     expect(nobody.json()).toEqual({ object: "list", data: [] });
+    const notAnId = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys?user_id=user_nobody", headers: admin });
+    expect(notAnId.statusCode).toBe(400);
+    expect(notAnId.json()).toEqual(invalid("Invalid value for 'user_id': must be integer.", "user_id"));
   });
 
   it.each([
-    [{ user_id: "u", key_name: "k", scopes: ["all"] }, invalid("Unrecognized request argument supplied: scopes.", "scopes")],
+    [{ user_id: 1, key_name: "k", scopes: ["all"] }, invalid("Unrecognized request argument supplied: scopes.", "scopes")],
     [{ key_name: "k" }, invalid("Missing required parameter: 'user_id'.", "user_id")],
-    [{ user_id: "user_missing", key_name: "k" }, invalid("No user with id 'user_missing'.", "user_id")],
+    [{ user_id: 999, key_name: "k" }, invalid("No user with id 999.", "user_id")],
+    [{ user_id: "USER_AS_TEXT", key_name: "k" }, invalid("Invalid value for 'user_id': must be integer.", "user_id")],
+    [{ user_id: "user_abc", key_name: "k" }, invalid("Invalid value for 'user_id': must be integer.", "user_id")],
+    [{ user_id: 0, key_name: "k" }, invalid("Invalid value for 'user_id': must be >= 1.", "user_id")],
+    [{ user_id: 1.5, key_name: "k" }, invalid("Invalid value for 'user_id': must be integer.", "user_id")],
     [{ user_id: "USER", key_name: "k", rate_limit_per_minute: 0 }, invalid("Invalid value for 'rate_limit_per_minute': must be >= 1.", "rate_limit_per_minute")],
     [{ user_id: "USER", key_name: "k", rate_limit_per_hour: "10" }, invalid("Invalid value for 'rate_limit_per_hour': must be integer.", "rate_limit_per_hour")],
     [{ user_id: "USER", key_name: "k", models: [] }, invalid("Invalid value for 'models': must NOT have fewer than 1 items.", "models")],
     [{ user_id: "USER", key_name: "k", expires_at: 1_000 }, invalid("'expires_at' must be in the future.", "expires_at")],
     [{ user_id: "USER", key_name: "k", expires_at: Date.now() + 60_000 }, invalid("'expires_at' must be a unix time in seconds, not milliseconds.", "expires_at")],
   ])("answers 400 for the body %j", async (payload, body) => {
-    // "USER" stands for the user created above, whose id is only known at run time.
+    // "USER" stands for the user created above, whose id is only known at run time; "USER_AS_TEXT" for its id as a string.
     const sent: Record<string, unknown> = { ...payload };
     if (sent.user_id === "USER") sent.user_id = userId;
+    if (sent.user_id === "USER_AS_TEXT") sent.user_id = String(userId);
     const response = await createKey(sent);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual(body);
@@ -295,7 +303,8 @@ describe("admin API keys", () => {
       const deleted = await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${created.id}`, headers: admin });
       expect(deleted.statusCode).toBe(200);
       expect(deleted.json()).toEqual({ id: created.id, object: "api_key", deleted: true });
-      expect(await announced).toBe(created.id);
+      // Everywhere but the admin API, a key is known by its id as text.
+      expect(await announced).toBe(String(created.id));
     } finally {
       listener.disconnect();
     }
@@ -312,9 +321,9 @@ describe("admin API keys", () => {
     );
 
     const active = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys", headers: admin });
-    expect(active.json().data.map((key: { id: string }) => key.id)).not.toContain(created.id);
+    expect(active.json().data.map((key: { id: number }) => key.id)).not.toContain(created.id);
     const all = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys?include_revoked=true", headers: admin });
-    const revoked = all.json().data.find((key: { id: string }) => key.id === created.id);
+    const revoked = all.json().data.find((key: { id: number }) => key.id === created.id);
     expect(revoked.revoked_at).toEqual(expect.any(Number));
     expect(revoked.last_used_at).toEqual(expect.any(Number));
     expect(revoked).not.toHaveProperty("api_key");
@@ -323,11 +332,23 @@ describe("admin API keys", () => {
   it("answers 404 not_found to DELETE of an unknown or already revoked key", async () => {
     const created = (await createKey({ user_id: userId, key_name: "twice" })).json();
     expect((await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${created.id}`, headers: admin })).statusCode).toBe(200);
-    for (const id of [created.id, "key_doesnotexist"]) {
+    for (const id of [created.id, 999_999]) {
       const response = await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${id}`, headers: admin });
       expect(response.statusCode).toBe(404);
-      expect(response.json()).toEqual(errorBody("not_found", "invalid_request_error", `No API key with id '${id}'.`));
+      expect(response.json()).toEqual(errorBody("not_found", "invalid_request_error", `No API key with id ${id}.`));
     }
+  });
+
+  it.each([
+    ["key_doesnotexist", "must be integer"],
+    ["1.5", "must be integer"],
+    ["-1", "must be integer"],
+    ["0", "must be >= 1"],
+    ["99999999999999999999", "must be integer"],
+  ])("answers 400 naming 'id' to DELETE /api-keys/%s, an id that is not a key id", async (id, problem) => {
+    const response = await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${id}`, headers: admin });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual(invalid(`Invalid value for 'id': ${problem}.`, "id"));
   });
 });
 
@@ -339,10 +360,11 @@ describe("admin stats", () => {
     const revoked = await createUserAndKey(app, "frank");
     await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${revoked.key.id}`, headers: admin });
 
+    // Usage entries carry the principal's identity: the ids as text.
     const entry = {
       requestId: "req_1",
-      keyId: key.id,
-      userId: user.id,
+      keyId: String(key.id),
+      userId: String(user.id),
       model: "deepseek-chat",
       provider: "deepseek",
       latencyMs: 10,
@@ -364,7 +386,7 @@ describe("admin stats", () => {
         request: { model: "deepseek-chat", messages: [{ role: "user", content: "hi" }] },
         model: "deepseek-chat",
         provider: "deepseek",
-        owner: { keyId: key.id, userId: user.id },
+        owner: { keyId: String(key.id), userId: String(user.id) },
         mode: "async",
         requestId: "req_queued",
       },
@@ -408,5 +430,16 @@ describe("admin routes in the OpenAPI document", () => {
     }
     expect(document.paths["/api/v1/admin/api-keys"].post.responses["201"].content["application/json"].schema.properties).toHaveProperty("api_key");
     expect(JSON.stringify(document)).not.toContain("key_hash");
+    // Ids are integers, in paths, queries, bodies and answers.
+    const idParameter = document.paths["/api/v1/admin/api-keys/{id}"].delete.parameters.find((parameter: { name: string }) => parameter.name === "id");
+    expect(idParameter).toMatchObject({ in: "path", required: true, schema: { type: "integer", minimum: 1 } });
+    const listUserId = document.paths["/api/v1/admin/api-keys"].get.parameters.find((parameter: { name: string }) => parameter.name === "user_id");
+    expect(listUserId).toMatchObject({ in: "query", schema: { type: "integer" } });
+    const createBody = document.paths["/api/v1/admin/api-keys"].post.requestBody.content["application/json"].schema;
+    expect(createBody.properties.user_id).toMatchObject({ type: "integer", minimum: 1 });
+    const created = document.paths["/api/v1/admin/api-keys"].post.responses["201"].content["application/json"].schema;
+    expect([created.properties.id.type, created.properties.user_id.type]).toEqual(["integer", "integer"]);
+    const user = document.paths["/api/v1/admin/users"].post.responses["201"].content["application/json"].schema;
+    expect(user.properties.id.type).toBe("integer");
   });
 });

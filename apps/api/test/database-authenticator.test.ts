@@ -9,6 +9,7 @@ import {
   type ApiKeyRepository,
   type Database,
 } from "@llmgw/store";
+import { createStaticAuthenticator } from "../src/services/client-auth.js";
 import { createDatabaseAuthenticator } from "../src/services/database-authenticator.js";
 
 const defaults = { perMinute: 60, perHour: 1000 };
@@ -43,17 +44,18 @@ describe("database authenticator", () => {
     const { keys, user, auth } = setup();
     const limited = keys.create({ user_id: user.id, key_name: "limited", rate_limit_per_minute: 5, rate_limit_per_hour: 50, models: ["deepseek-chat"] });
     const plain = keys.create({ user_id: user.id, key_name: "plain" });
+    // The integer ids become text here, the identity every other part (jobs, Redis, usage) knows.
     expect(await auth.authenticate(limited.api_key)).toEqual({
-      keyId: limited.id,
-      userId: user.id,
+      keyId: "1",
+      userId: "1",
       keyName: "limited",
       rateLimitPerMinute: 5,
       rateLimitPerHour: 50,
       models: ["deepseek-chat"],
     });
     expect(await auth.authenticate(plain.api_key)).toEqual({
-      keyId: plain.id,
-      userId: user.id,
+      keyId: "2",
+      userId: "1",
       keyName: "plain",
       rateLimitPerMinute: 60,
       rateLimitPerHour: 1000,
@@ -74,7 +76,7 @@ describe("database authenticator", () => {
     const { keys, user, auth, lookups, clock } = setup({ cacheTtlMs: 5000 });
     const created = keys.create({ user_id: user.id, key_name: "dev" });
     for (let i = 0; i < 20; i++) {
-      expect((await auth.authenticate(created.api_key))?.keyId).toBe(created.id);
+      expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
       expect(await auth.authenticate("gw-bad-key-bad-key-bad-key-bad-key")).toBeNull();
     }
     expect(lookups).toEqual([hashApiKey(created.api_key), hashApiKey("gw-bad-key-bad-key-bad-key-bad-key")]);
@@ -96,26 +98,26 @@ describe("database authenticator", () => {
     keys.revoke(first.id);
     // Nobody told this instance: the cached lookup holds until the TTL ends.
     clock.ms += 4999;
-    expect((await auth.authenticate(first.api_key))?.keyId).toBe(first.id);
+    expect((await auth.authenticate(first.api_key))?.keyId).toBe(String(first.id));
     clock.ms += 1;
     expect(await auth.authenticate(first.api_key)).toBeNull();
 
     const second = keys.create({ user_id: user.id, key_name: "second" });
     await auth.authenticate(second.api_key);
     keys.revoke(second.id);
-    expect((await auth.authenticate(second.api_key))?.keyId).toBe(second.id);
-    // Told: gone on the next request, however fresh the cache entry.
-    auth.revoke(second.id);
+    expect((await auth.authenticate(second.api_key))?.keyId).toBe(String(second.id));
+    // Told (with the id as text, as the revocation channel carries it): gone on the next request, however fresh the cache entry.
+    auth.revoke(String(second.id));
     expect(await auth.authenticate(second.api_key)).toBeNull();
-    auth.revoke("key_never_seen");
+    auth.revoke("999");
   });
 
   it("never serves a cached key past its own expiry", async () => {
     const { keys, user, auth, clock } = setup({ cacheTtlMs: 60_000 });
     const created = keys.create({ user_id: user.id, key_name: "brief", expires_at: clock.ms / 1000 + 2 });
-    expect((await auth.authenticate(created.api_key))?.keyId).toBe(created.id);
+    expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
     clock.ms += 1999;
-    expect((await auth.authenticate(created.api_key))?.keyId).toBe(created.id);
+    expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
     clock.ms += 1;
     expect(await auth.authenticate(created.api_key)).toBeNull();
   });
@@ -136,8 +138,8 @@ describe("database authenticator", () => {
 
   it("refuses a row whose stored hash differs from the presented key's", async () => {
     const row: ActiveApiKey = {
-      id: "key_x",
-      user_id: "user_x",
+      id: 1,
+      user_id: 1,
       key_name: "x",
       key_hash: hashApiKey("gw-some-other-key-entirely-000000"),
       rate_limit_per_minute: null,
@@ -147,6 +149,17 @@ describe("database authenticator", () => {
     };
     const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: () => row, markUsed: () => {} }, defaults });
     expect(await auth.authenticate("gw-presented-key-presented-key-00")).toBeNull();
+  });
+
+  it("gives database keys identities that never equal a static API_KEYS key's", async () => {
+    const { keys, user, auth } = setup();
+    const created = keys.create({ user_id: user.id, key_name: "dev" });
+    const fromDatabase = await auth.authenticate(created.api_key);
+    const fromList = await createStaticAuthenticator([created.api_key], defaults).authenticate(created.api_key);
+    // The same secret, even: the rate-limit keys, job owners, cache scopes and usage rows stay apart.
+    expect([fromDatabase?.keyId, fromList?.keyId]).toEqual(["1", "static-1"]);
+    expect(fromDatabase?.keyId).toMatch(/^[0-9]+$/);
+    expect(fromList?.keyId).not.toMatch(/^[0-9]+$/);
   });
 
   it("answers service_unavailable when the database cannot be read", async () => {

@@ -35,26 +35,28 @@ describe("key revocation over pub/sub", () => {
     const keys = createApiKeyRepository(db);
     const user = createUserRepository(db).create({ username: "alice", email: "a@example.com" });
     const created = keys.create({ user_id: user.id, key_name: "dev" });
+    // The channel and the principals carry the key's id as text.
+    const keyId = String(created.id);
 
     // Two API instances sharing the database; a TTL long enough that only the message can explain the drop.
     const authA = createDatabaseAuthenticator({ keys, defaults: { perMinute: 1, perHour: 1 }, cacheTtlMs: 600_000 });
     const authB = createDatabaseAuthenticator({ keys, defaults: { perMinute: 1, perHour: 1 }, cacheTtlMs: 600_000 });
-    const seenByB = waitFor<string>((keyId) => keyId === created.id);
+    const seenByB = waitFor<string>((revoked) => revoked === keyId);
     const busA = await createKeyRevocation({ publisher: connect(), subscriber: connect(), prefix, onRevoked: authA.revoke });
     const busB = await createKeyRevocation({
       publisher: connect(),
       subscriber: connect(),
       prefix,
-      onRevoked: (keyId) => {
-        authB.revoke(keyId);
-        seenByB.push(keyId);
+      onRevoked: (revoked) => {
+        authB.revoke(revoked);
+        seenByB.push(revoked);
       },
     });
 
-    expect((await authA.authenticate(created.api_key))?.keyId).toBe(created.id);
-    expect((await authB.authenticate(created.api_key))?.keyId).toBe(created.id);
+    expect((await authA.authenticate(created.api_key))?.keyId).toBe(keyId);
+    expect((await authB.authenticate(created.api_key))?.keyId).toBe(keyId);
     expect(keys.revoke(created.id)).toBe(true);
-    expect(await busA.announce(created.id)).toBe(true);
+    expect(await busA.announce(keyId)).toBe(true);
     // The announcing instance forgets before the round trip through Redis.
     expect(await authA.authenticate(created.api_key)).toBeNull();
     await seenByB.arrived;

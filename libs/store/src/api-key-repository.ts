@@ -1,14 +1,15 @@
 import BetterSqlite3 from "better-sqlite3";
 import { GatewayError } from "@llmgw/errors";
-import { generateApiKey, randomBase62 } from "./api-key-secret.js";
+import { generateApiKey } from "./api-key-secret.js";
 import { systemClock, type Clock } from "./clock.js";
-import { optionalExpiry, optionalLimit, optionalModels, requireText } from "./input-checks.js";
+import { optionalExpiry, optionalLimit, optionalModels, requireId, requireText } from "./input-checks.js";
 import type { Database } from "./open-database.js";
 
 /** A key as the admin API lists it: never the key, never its hash. Times are unix seconds. */
 export interface ApiKeyRecord {
-  id: string;
-  user_id: string;
+  /** 1, 2, 3…, never reused. Elsewhere (job owners, Redis, usage log) the key is known by `String(id)`. */
+  id: number;
+  user_id: number;
   key_name: string;
   /** The first characters of the key (`gw-` + 7), enough to recognise it, useless to use it. */
   key_prefix: string;
@@ -29,7 +30,7 @@ export interface CreatedApiKey extends ApiKeyRecord {
 }
 
 export interface NewApiKey {
-  user_id: string;
+  user_id: number;
   key_name: string;
   rate_limit_per_minute?: number | null;
   rate_limit_per_hour?: number | null;
@@ -40,8 +41,8 @@ export interface NewApiKey {
 
 /** What authentication needs of a usable key, hash included for the final constant-time check. */
 export interface ActiveApiKey {
-  id: string;
-  user_id: string;
+  id: number;
+  user_id: number;
   key_name: string;
   key_hash: string;
   rate_limit_per_minute: number | null;
@@ -56,12 +57,12 @@ export interface ApiKeyRepository {
   /** The key with this hash if it is usable now: not revoked, not expired, its user active. */
   findActiveByHash(hash: string): ActiveApiKey | null;
   /** Keys oldest first; revoked ones only with `includeRevoked`. */
-  list(filter?: { userId?: string; includeRevoked?: boolean }): ApiKeyRecord[];
-  get(id: string): ApiKeyRecord | null;
+  list(filter?: { userId?: number; includeRevoked?: boolean }): ApiKeyRecord[];
+  get(id: number): ApiKeyRecord | null;
   /** Revokes a key; false when there is no such key or it was already revoked. */
-  revoke(id: string): boolean;
+  revoke(id: number): boolean;
   /** Stamps `last_used_at` with the current time. */
-  markUsed(id: string): void;
+  markUsed(id: number): void;
 }
 
 interface ApiKeyRow extends Omit<ApiKeyRecord, "models"> {
@@ -78,10 +79,10 @@ const parseModels = (models: string | null): string[] | null => (models === null
 /** API keys, stored as SHA-256 hashes (see hashApiKey for why a fast hash). */
 export function createApiKeyRepository(db: Database, options: { now?: Clock } = {}): ApiKeyRepository {
   const now = options.now ?? systemClock;
-  const insert = db.prepare<[ApiKeyRow]>(
-    `INSERT INTO api_keys (id, user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
+  const insert = db.prepare<[Omit<ApiKeyRow, "id">]>(
+    `INSERT INTO api_keys (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
        models, expires_at, created_at, last_used_at, revoked_at)
-     VALUES (@id, @user_id, @key_name, @key_prefix, @key_hash, @rate_limit_per_minute, @rate_limit_per_hour,
+     VALUES (@user_id, @key_name, @key_prefix, @key_hash, @rate_limit_per_minute, @rate_limit_per_hour,
        @models, @expires_at, @created_at, @last_used_at, @revoked_at)`,
   );
   const selectActive = db.prepare<[string, number], Omit<ActiveApiKey, "models"> & { models: string | null }>(
@@ -90,14 +91,14 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
      WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.is_active = 1`,
   );
   type PublicRow = Omit<ApiKeyRow, "key_hash">;
-  const selectList = db.prepare<{ user_id: string | null; include_revoked: number }, PublicRow>(
+  const selectList = db.prepare<{ user_id: number | null; include_revoked: number }, PublicRow>(
     `SELECT ${publicColumns} FROM api_keys
      WHERE (@user_id IS NULL OR user_id = @user_id) AND (@include_revoked = 1 OR revoked_at IS NULL)
-     ORDER BY created_at, rowid`,
+     ORDER BY created_at, id`,
   );
-  const selectOne = db.prepare<[string], PublicRow>(`SELECT ${publicColumns} FROM api_keys WHERE id = ?`);
-  const revokeOne = db.prepare<[number, string]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
-  const touch = db.prepare<[number, string]>("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
+  const selectOne = db.prepare<[number], PublicRow>(`SELECT ${publicColumns} FROM api_keys WHERE id = ?`);
+  const revokeOne = db.prepare<[number, number]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  const touch = db.prepare<[number, number]>("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
 
   const toRecord = (row: PublicRow): ApiKeyRecord => ({ ...row, models: parseModels(row.models) });
 
@@ -106,9 +107,8 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
       const createdAt = now();
       const models = optionalModels(input.models, "models");
       const secret = generateApiKey();
-      const row: ApiKeyRow = {
-        id: `key_${randomBase62(20)}`,
-        user_id: requireText(input.user_id, "user_id"),
+      const row: Omit<ApiKeyRow, "id"> = {
+        user_id: requireId(input.user_id, "user_id"),
         key_name: requireText(input.key_name, "key_name"),
         key_prefix: secret.prefix,
         key_hash: secret.hash,
@@ -120,16 +120,17 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
         last_used_at: null,
         revoked_at: null,
       };
+      let id: number;
       try {
-        insert.run(row);
+        id = Number(insert.run(row).lastInsertRowid);
       } catch (error) {
         if (error instanceof BetterSqlite3.SqliteError && error.code === "SQLITE_CONSTRAINT_FOREIGNKEY") {
-          throw new GatewayError("invalid_request", { message: `No user with id '${row.user_id}'.`, param: "user_id" });
+          throw new GatewayError("invalid_request", { message: `No user with id ${row.user_id}.`, param: "user_id" });
         }
         throw error;
       }
       const { key_hash: _hash, ...record } = row;
-      return { ...record, models, api_key: secret.key };
+      return { id, ...record, models, api_key: secret.key };
     },
     findActiveByHash(hash) {
       const row = selectActive.get(hash, now());

@@ -8,6 +8,12 @@ export function requireText(value: unknown, param: string): string {
   return value.trim();
 }
 
+/** A user or key id: a positive whole number (ids are integers, 1, 2, 3…). */
+export function requireId(value: unknown, param: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw invalid(param, `'${param}' must be a positive whole number.`);
+  return value as number;
+}
+
 /** A positive whole number or null (absent = null). */
 export function optionalLimit(value: unknown, param: string): number | null {
   if (value === undefined || value === null) return null;

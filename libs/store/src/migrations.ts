@@ -4,6 +4,7 @@
  * appending a step.
  */
 export const migrations: readonly string[] = [
+  // 1: the first schema (text ids: user_…, key_…).
   `
   CREATE TABLE users (
     id          TEXT PRIMARY KEY,
@@ -52,5 +53,59 @@ export const migrations: readonly string[] = [
   CREATE INDEX usage_log_model ON usage_log (model);
   CREATE INDEX usage_log_key_id ON usage_log (key_id);
   CREATE INDEX usage_log_status ON usage_log (status);
+  `,
+  // 2: integer ids for users and keys, as the original service had (`{"user_id": 1}`). Rows are
+  // renumbered in creation order; every key keeps its hash; usage rows, which hold ids as text (the
+  // principal's string identity, also used in Redis), are rewritten to follow their key and user.
+  // SQLite cannot change a column's type: each table is rebuilt, then renamed into place (the rename
+  // also repoints the new keys table's foreign key at `users`).
+  `
+  CREATE TABLE users_v2 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    username    TEXT NOT NULL UNIQUE,
+    email       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    is_active   INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1))
+  );
+  INSERT INTO users_v2 (username, email, created_at, is_active)
+    SELECT username, email, created_at, is_active FROM users ORDER BY created_at, rowid;
+
+  CREATE TABLE api_keys_v2 (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id                INTEGER NOT NULL REFERENCES users_v2 (id),
+    key_name               TEXT NOT NULL,
+    key_prefix             TEXT NOT NULL,
+    key_hash               TEXT NOT NULL UNIQUE,
+    rate_limit_per_minute  INTEGER,
+    rate_limit_per_hour    INTEGER,
+    models                 TEXT,
+    expires_at             INTEGER,
+    created_at             INTEGER NOT NULL,
+    revoked_at             INTEGER,
+    last_used_at           INTEGER
+  );
+  -- LEFT JOIN: a key whose user cannot be found fails the step on NOT NULL rather than being dropped.
+  INSERT INTO api_keys_v2 (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
+      models, expires_at, created_at, revoked_at, last_used_at)
+    SELECT nu.id, k.key_name, k.key_prefix, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour,
+      k.models, k.expires_at, k.created_at, k.revoked_at, k.last_used_at
+    FROM api_keys k
+    LEFT JOIN users ou ON ou.id = k.user_id
+    LEFT JOIN users_v2 nu ON nu.username = ou.username
+    ORDER BY k.created_at, k.rowid;
+
+  -- Usage of static API_KEYS (static-N) matches no row and is left as it is.
+  UPDATE usage_log SET key_id = (
+      SELECT CAST(nk.id AS TEXT) FROM api_keys ok JOIN api_keys_v2 nk ON nk.key_hash = ok.key_hash WHERE ok.id = usage_log.key_id)
+    WHERE key_id IN (SELECT id FROM api_keys);
+  UPDATE usage_log SET user_id = (
+      SELECT CAST(nu.id AS TEXT) FROM users ou JOIN users_v2 nu ON nu.username = ou.username WHERE ou.id = usage_log.user_id)
+    WHERE user_id IN (SELECT id FROM users);
+
+  DROP TABLE api_keys;
+  DROP TABLE users;
+  ALTER TABLE users_v2 RENAME TO users;
+  ALTER TABLE api_keys_v2 RENAME TO api_keys;
+  CREATE INDEX api_keys_user_id ON api_keys (user_id);
   `,
 ];

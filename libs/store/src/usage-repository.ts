@@ -9,7 +9,9 @@ export type UsageKind = "sync" | "stream" | "job" | "ws" | "cache";
  * stream), so an entry read from the stream is recorded as it is. A given `jobId` is recorded once.
  */
 export interface UsageEntry {
+  /** The principal's key id: `String(id)` of a database key, `static-N` for an API_KEYS key. */
   keyId: string;
+  /** `String(id)` of the key's user; null for static keys. */
   userId: string | null;
   model: string;
   provider: string;
@@ -43,8 +45,11 @@ export interface UsageStats {
   cache_hits: number;
   /** Every model, most requests first. */
   per_model: ({ model: string } & TokenCounts)[];
-  /** The `perKeyLimit` keys with most requests, most first; `key_name` null for keys not in the database (static). */
-  per_key: ({ key_id: string; key_name: string | null; user_id: string | null } & TokenCounts)[];
+  /**
+   * The `perKeyLimit` keys with most requests, most first. A database key shows its integer id and its
+   * user's; a key not in the database (static `API_KEYS`) its text id (`static-1`) with null name and user.
+   */
+  per_key: ({ key_id: number | string; key_name: string | null; user_id: number | null } & TokenCounts)[];
 }
 
 export interface UsageRepository {
@@ -105,8 +110,10 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
     `SELECT model, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens
      FROM usage_log GROUP BY model ORDER BY requests DESC, model`,
   );
-  const byKey = db.prepare<[number], { key_id: string; key_name: string | null; user_id: string | null } & TokenCounts>(
-    `SELECT u.key_id, k.key_name, coalesce(k.user_id, max(u.user_id)) AS user_id, count(*) AS requests,
+  // usage_log.key_id is text ('1', 'static-1'): comparing it with the INTEGER k.id converts only a
+  // text that is exactly a number ('1' = 1), so static keys never match a row, and k.id's index is used.
+  const byKey = db.prepare<[number], UsageStats["per_key"][number]>(
+    `SELECT coalesce(k.id, u.key_id) AS key_id, k.key_name, k.user_id, count(*) AS requests,
        sum(u.prompt_tokens) AS prompt_tokens, sum(u.completion_tokens) AS completion_tokens
      FROM usage_log u LEFT JOIN api_keys k ON k.id = u.key_id
      GROUP BY u.key_id ORDER BY requests DESC, u.key_id LIMIT ?`,

@@ -1,5 +1,4 @@
 import { GatewayError } from "@llmgw/errors";
-import { randomBase62 } from "./api-key-secret.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Database } from "./open-database.js";
 import { requireText } from "./input-checks.js";
@@ -7,7 +6,8 @@ import { isUniqueViolation } from "./sqlite-errors.js";
 
 /** A user as the admin API returns it; times are unix seconds. */
 export interface UserRecord {
-  id: string;
+  /** 1, 2, 3…, never reused. */
+  id: number;
   username: string;
   email: string;
   created_at: number;
@@ -24,11 +24,11 @@ export interface UserRepository {
   create(input: NewUser): UserRecord;
   /** Every user, oldest first. */
   list(): UserRecord[];
-  get(id: string): UserRecord | null;
+  get(id: number): UserRecord | null;
 }
 
 interface UserRow {
-  id: string;
+  id: number;
   username: string;
   email: string;
   created_at: number;
@@ -40,30 +40,30 @@ const toRecord = (row: UserRow): UserRecord => ({ ...row, is_active: row.is_acti
 /** Users of the gateway: the owners of API keys. */
 export function createUserRepository(db: Database, options: { now?: Clock } = {}): UserRepository {
   const now = options.now ?? systemClock;
-  const insert = db.prepare<[UserRow]>(
-    "INSERT INTO users (id, username, email, created_at, is_active) VALUES (@id, @username, @email, @created_at, @is_active)",
+  const insert = db.prepare<[Omit<UserRow, "id">]>(
+    "INSERT INTO users (username, email, created_at, is_active) VALUES (@username, @email, @created_at, @is_active)",
   );
-  const selectAll = db.prepare<[], UserRow>("SELECT * FROM users ORDER BY created_at, rowid");
-  const selectOne = db.prepare<[string], UserRow>("SELECT * FROM users WHERE id = ?");
+  const selectAll = db.prepare<[], UserRow>("SELECT * FROM users ORDER BY created_at, id");
+  const selectOne = db.prepare<[number], UserRow>("SELECT * FROM users WHERE id = ?");
 
   return {
     create({ username, email }) {
-      const row: UserRow = {
-        id: `user_${randomBase62(20)}`,
+      const row: Omit<UserRow, "id"> = {
         username: requireText(username, "username"),
         email: requireText(email, "email"),
         created_at: now(),
         is_active: 1,
       };
+      let id: number;
       try {
-        insert.run(row);
+        id = Number(insert.run(row).lastInsertRowid);
       } catch (error) {
         if (isUniqueViolation(error, "users", "username")) {
           throw new GatewayError("already_exists", { message: `Username '${row.username}' already exists.`, param: "username" });
         }
         throw error;
       }
-      return toRecord(row);
+      return toRecord({ id, ...row });
     },
     list: () => selectAll.all().map(toRecord),
     get(id) {

@@ -100,16 +100,17 @@ describe("users", () => {
     const { users } = setup();
     const alice = users.create({ username: "alice", email: "a@example.com" });
     expect(alice).toEqual({
-      id: expect.stringMatching(/^user_[0-9A-Za-z]{20}$/),
+      id: 1,
       username: "alice",
       email: "a@example.com",
       created_at: 1_800_000_000,
       is_active: true,
     });
     const bob = users.create({ username: "bob", email: "b@example.com" });
+    expect(bob.id).toBe(2);
     expect(users.list()).toEqual([alice, bob]);
     expect(users.get(bob.id)).toEqual(bob);
-    expect(users.get("user_missing")).toBeNull();
+    expect(users.get(3)).toBeNull();
   });
 
   it("answers already_exists for a duplicate username", () => {
@@ -143,7 +144,7 @@ describe("api keys", () => {
       expires_at: 1_800_003_600,
     });
     expect(created).toEqual({
-      id: expect.stringMatching(/^key_[0-9A-Za-z]{20}$/),
+      id: 1,
       user_id: user.id,
       key_name: "dev",
       key_prefix: created.api_key.slice(0, 10),
@@ -229,7 +230,7 @@ describe("api keys", () => {
     clock.now += 5;
     expect(keys.revoke(created.id)).toBe(true);
     expect(keys.revoke(created.id)).toBe(false);
-    expect(keys.revoke("key_unknown")).toBe(false);
+    expect(keys.revoke(created.id + 1)).toBe(false);
     expect(keys.findActiveByHash(hashApiKey(created.api_key))).toBeNull();
     expect(keys.list()).toEqual([]);
     expect(keys.list({ includeRevoked: true }).map((key) => key.revoked_at)).toEqual([clock.now]);
@@ -241,6 +242,18 @@ describe("api keys", () => {
     const created = keys.create({ user_id: user.id, key_name: "dev" });
     db.prepare("UPDATE users SET is_active = 0 WHERE id = ?").run(user.id);
     expect(keys.findActiveByHash(hashApiKey(created.api_key))).toBeNull();
+  });
+
+  it("numbers users and keys 1, 2, 3… and never reuses an id", () => {
+    const { db, users, keys } = setup();
+    const alice = users.create({ username: "alice", email: "a@example.com" });
+    const bob = users.create({ username: "bob", email: "b@example.com" });
+    const ids = [1, 2, 3].map(() => keys.create({ user_id: bob.id, key_name: "k" }).id);
+    expect([alice.id, bob.id, ids]).toEqual([1, 2, [1, 2, 3]]);
+    // Ids name keys in Redis and the usage log: a row removed by hand must not hand its id to a new key.
+    db.prepare("DELETE FROM api_keys WHERE id = 3").run();
+    expect(keys.create({ user_id: alice.id, key_name: "next" }).id).toBe(4);
+    expect(keys.list({ userId: alice.id }).map((key) => key.id)).toEqual([4]);
   });
 
   it("stamps last_used_at", () => {
@@ -256,7 +269,11 @@ describe("api keys", () => {
     const { users, keys, clock } = setup();
     const user = users.create({ username: "alice", email: "a@example.com" });
     const cases: [Parameters<typeof keys.create>[0], string, string][] = [
-      [{ user_id: "user_nobody", key_name: "dev" }, "user_id", "No user with id 'user_nobody'."],
+      [{ user_id: user.id + 1, key_name: "dev" }, "user_id", `No user with id ${user.id + 1}.`],
+      // The CLI reaches the store without a schema: the id's type is checked here too.
+      [{ user_id: String(user.id) as unknown as number, key_name: "dev" }, "user_id", "'user_id' must be a positive whole number."],
+      [{ user_id: 0, key_name: "dev" }, "user_id", "'user_id' must be a positive whole number."],
+      [{ user_id: 1.5, key_name: "dev" }, "user_id", "'user_id' must be a positive whole number."],
       [{ user_id: user.id, key_name: "" }, "key_name", "'key_name' must be a non-empty string."],
       [{ user_id: user.id, key_name: "dev", rate_limit_per_minute: 0 }, "rate_limit_per_minute", "'rate_limit_per_minute' must be a positive whole number."],
       [{ user_id: user.id, key_name: "dev", rate_limit_per_hour: 1.5 }, "rate_limit_per_hour", "'rate_limit_per_hour' must be a positive whole number."],
@@ -274,8 +291,8 @@ describe("api keys", () => {
 
 describe("usage", () => {
   const entry = (overrides: Partial<UsageEntry> = {}): UsageEntry => ({
-    keyId: "key_a",
-    userId: "user_a",
+    keyId: "1",
+    userId: "1",
     model: "deepseek-chat",
     provider: "deepseek",
     promptTokens: 10,
@@ -337,10 +354,12 @@ describe("usage", () => {
     keys.create({ user_id: alice.id, key_name: "brief", expires_at: clock.now + 10 });
     clock.now += 10; // "brief" has expired: not counted as an active key
 
-    usage.record(entry({ keyId: dev.id, userId: alice.id, jobId: "job_1", kind: "job" }));
-    usage.record(entry({ keyId: dev.id, userId: alice.id, jobId: "job_1", kind: "job" }));
-    usage.record(entry({ keyId: dev.id, userId: alice.id, kind: "cache", cacheHit: true }));
-    usage.record(entry({ keyId: dev.id, userId: alice.id, model: "gpt-4o", provider: "openai", promptTokens: 7, completionTokens: 3 }));
+    // Usage holds the principal's text identity of the key and user.
+    const devEntry = { keyId: String(dev.id), userId: String(alice.id) };
+    usage.record(entry({ ...devEntry, jobId: "job_1", kind: "job" }));
+    usage.record(entry({ ...devEntry, jobId: "job_1", kind: "job" }));
+    usage.record(entry({ ...devEntry, kind: "cache", cacheHit: true }));
+    usage.record(entry({ ...devEntry, model: "gpt-4o", provider: "openai", promptTokens: 7, completionTokens: 3 }));
     usage.record(entry({ keyId: "static-1", userId: null, status: 429, promptTokens: 0, completionTokens: 0 }));
     usage.record(entry({ keyId: "static-1", userId: null, status: 502, promptTokens: 0, completionTokens: 0 }));
 

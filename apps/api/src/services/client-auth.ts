@@ -2,7 +2,12 @@ import { timingSafeEqual, createHash } from "node:crypto";
 
 /** Who is calling: the key's ids and limits, never the key itself. */
 export interface Principal {
+  /**
+   * The key's identity everywhere downstream (job owners, cache scopes, rate-limit and Redis keys,
+   * usage entries, revocations, metrics): `databaseKeyId(id)` or `staticKeyId(n)`, never equal.
+   */
   keyId: string;
+  /** `String(id)` of a database key's user; null for static keys. */
   userId: string | null;
   keyName: string;
   rateLimitPerMinute: number;
@@ -16,6 +21,12 @@ export interface ClientAuthenticator {
   authenticate(apiKey: string): Promise<Principal | null>;
   close?(): void;
 }
+
+/** A database key's identity: its integer id in decimal ("1"), digits only. */
+export const databaseKeyId = (id: number): string => String(id);
+
+/** A static `API_KEYS` key's identity: "static-" and its 1-based position, so never all digits like a database key's. */
+export const staticKeyId = (position: number): string => `static-${position}`;
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -34,7 +45,7 @@ export function createStaticAuthenticator(keys: string[], limits: { perMinute: n
       });
       if (match === -1) return null;
       return {
-        keyId: `static-${match + 1}`,
+        keyId: staticKeyId(match + 1),
         userId: null,
         keyName: `API_KEYS #${match + 1}`,
         rateLimitPerMinute: limits.perMinute,

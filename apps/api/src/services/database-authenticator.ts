@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { GatewayError } from "@llmgw/errors";
 import { hashApiKey, type ActiveApiKey, type ApiKeyRepository } from "@llmgw/store";
-import type { ClientAuthenticator, Principal } from "./client-auth.js";
+import { databaseKeyId, type ClientAuthenticator, type Principal } from "./client-auth.js";
 
 export interface DatabaseAuthenticatorOptions {
   keys: Pick<ApiKeyRepository, "findActiveByHash" | "markUsed">;
@@ -107,10 +107,11 @@ function sameHash(stored: string, computed: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The database's integer ids become the principal's text identity here, and only here. */
 function toPrincipal(row: ActiveApiKey, defaults: DatabaseAuthenticatorOptions["defaults"]): Principal {
   return {
-    keyId: row.id,
-    userId: row.user_id,
+    keyId: databaseKeyId(row.id),
+    userId: String(row.user_id),
     keyName: row.key_name,
     rateLimitPerMinute: row.rate_limit_per_minute ?? defaults.perMinute,
     rateLimitPerHour: row.rate_limit_per_hour ?? defaults.perHour,

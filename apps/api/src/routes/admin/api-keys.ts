@@ -2,6 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import type { ApiKeyRecord, NewApiKey } from "@llmgw/store";
 import type { ApiContext } from "../../context.js";
+import { databaseKeyId } from "../../services/client-auth.js";
+import { integerIdParamsSchema, integerIdSchema, integerIdsIn } from "./integer-ids.js";
 import { adminDocs, adminErrors, apiKeySchema, createdApiKeySchema, errorBodySchema, listOf } from "./schemas.js";
 
 const limit = { type: "integer", minimum: 1, nullable: true } as const;
@@ -11,7 +13,7 @@ const createApiKeyBody = {
   required: ["user_id", "key_name"],
   additionalProperties: false,
   properties: {
-    user_id: { type: "string", minLength: 1, maxLength: 64 },
+    user_id: { ...integerIdSchema, description: "The owner's id, e.g. 1" },
     key_name: { type: "string", minLength: 1, maxLength: 128 },
     rate_limit_per_minute: { ...limit, description: "Requests per rolling minute; omitted or null = RATE_LIMIT_PER_MINUTE" },
     rate_limit_per_hour: { ...limit, description: "Requests per rolling hour; omitted or null = RATE_LIMIT_PER_HOUR" },
@@ -31,26 +33,20 @@ const listQuery = {
   type: "object",
   additionalProperties: false,
   properties: {
-    user_id: { type: "string", description: "Only this user's keys" },
+    user_id: { ...integerIdSchema, description: "Only this user's keys, e.g. ?user_id=1" },
     include_revoked: { type: "string", enum: ["true", "false"], description: "Also list revoked keys (default false)" },
   },
 } as const;
 
 interface ListQuery {
-  user_id?: string;
+  user_id?: number;
   include_revoked?: "true" | "false";
 }
-
-const keyIdParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", minLength: 1, maxLength: 128 } },
-} as const;
 
 const deletedSchema = {
   type: "object",
   required: ["id", "object", "deleted"],
-  properties: { id: { type: "string" }, object: { type: "string", enum: ["api_key"] }, deleted: { type: "boolean" } },
+  properties: { id: { type: "integer" }, object: { type: "string", enum: ["api_key"] }, deleted: { type: "boolean" } },
 } as const;
 
 const asApiKey = <T extends ApiKeyRecord>(key: T) => ({ ...key, object: "api_key" as const });
@@ -77,6 +73,7 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
   app.get<{ Querystring: ListQuery }>(
     "/api-keys",
     {
+      preValidation: integerIdsIn("query", ["user_id"]),
       schema: {
         ...adminDocs,
         summary: "List API keys (never the key or its hash)",
@@ -91,21 +88,22 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete<{ Params: { id: number } }>(
     "/api-keys/:id",
     {
+      preValidation: integerIdsIn("params", ["id"]),
       schema: {
         ...adminDocs,
         summary: "Revoke an API key on every API instance",
-        params: keyIdParams,
+        params: integerIdParamsSchema,
         response: { 200: deletedSchema, 404: errorBodySchema, ...adminErrors },
       },
     },
     async (request) => {
       const { id } = request.params;
-      if (!context.apiKeys.revoke(id)) throw new GatewayError("not_found", { message: `No API key with id '${id}'.` });
+      if (!context.apiKeys.revoke(id)) throw new GatewayError("not_found", { message: `No API key with id ${id}.` });
       // The database says revoked from now on; the announcement also empties every instance's lookup cache.
-      if (!(await context.keyRevocation.announce(id))) {
+      if (!(await context.keyRevocation.announce(databaseKeyId(id)))) {
         request.log.warn({ keyId: id }, "revocation not broadcast (Redis unreachable): other instances drop the key within 5 s");
       }
       return { id, object: "api_key", deleted: true };

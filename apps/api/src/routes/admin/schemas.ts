@@ -48,7 +48,7 @@ export const userSchema = {
   type: "object",
   required: ["id", "object", "username", "email", "created_at", "is_active"],
   properties: {
-    id: { type: "string" },
+    id: { type: "integer" },
     object: { type: "string", enum: ["user"] },
     username: { type: "string" },
     email: { type: "string" },
@@ -58,9 +58,9 @@ export const userSchema = {
 } as const;
 
 const apiKeyProperties = {
-  id: { type: "string" },
+  id: { type: "integer" },
   object: { type: "string", enum: ["api_key"] },
-  user_id: { type: "string" },
+  user_id: { type: "integer" },
   key_name: { type: "string" },
   key_prefix: { type: "string", description: "The key's first characters: enough to recognise it, useless to use it" },
   rate_limit_per_minute: { type: "integer", nullable: true, description: "null = RATE_LIMIT_PER_MINUTE" },

@@ -26,9 +26,12 @@ const statsSchema = {
         type: "object",
         required: ["key_id", "key_name", "user_id", "requests"],
         properties: {
-          key_id: { type: "string" },
+          key_id: {
+            anyOf: [{ type: "integer" }, { type: "string" }],
+            description: "A database key's integer id; a static API_KEYS key's text id (static-1)",
+          },
           key_name: { type: "string", nullable: true },
-          user_id: { type: "string", nullable: true },
+          user_id: { type: "integer", nullable: true, description: "null for static keys" },
           ...tokenCounts,
         },
       },

@@ -49,16 +49,12 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
     return job;
   });
 
-  await app.register(async (scope) => {
-    // Cancel takes no body: a client that sends `Content-Type: application/json` with an empty one is not refused.
-    scope.removeContentTypeParser("application/json");
-    scope.addContentTypeParser("application/json", { parseAs: "string" }, (_request, _body, done) => done(null, undefined));
-    scope.post("/jobs/:id/cancel", { schema: { params: jobIdParamsSchema, tags, summary: "Cancel a queued or running job" } }, async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const job = await context.jobs.cancel(request.principal, id);
-      reply.header("x-job-id", job.id);
-      return job;
-    });
+  // Takes no body; `Content-Type: application/json` with an empty one is accepted (plugins/json-body.ts).
+  app.post("/jobs/:id/cancel", { schema: { params: jobIdParamsSchema, tags, summary: "Cancel a queued or running job" } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const job = await context.jobs.cancel(request.principal, id);
+    reply.header("x-job-id", job.id);
+    return job;
   });
 
   app.get(
