@@ -71,21 +71,33 @@ describe("retries: the queue owns them", () => {
 
 describe("timeouts per try (keep-alive comments are not progress)", () => {
   // Each try's clock aborts the upstream socket; only a try that produced nothing is retried.
+  // A JSON call's first byte is its response headers; its body is bounded by the try's total only.
   it.each([
-    ["retries a try whose first byte never comes, then answers 502", "[[mock:hang]]", "no first byte within 700 ms", 3],
-    ["does not retry a try that went idle after chunks", "[[mock:hang_after=3]]", "no data for 700 ms in the middle of the answer", 1],
-    ["times out as idle a stream that sends only keep-alive comments", "[[mock:keepalive_after=3]]", "no data for 700 ms in the middle of the answer", 1],
-    ["ends a try that keeps producing past JOB_TIMEOUT_MS", "[[mock:words=200,chunk_delay=50]]", "no complete answer within 3000 ms", 1],
-  ])("%s", async (_title, directive, message, calls) => {
+    ["retries a JSON try whose first byte never comes, then answers 502", "json", "[[mock:hang]]", "no first byte within 700 ms", 3],
+    ["retries a stream try whose first chunk never comes, then answers 502", "stream", "[[mock:hang]]", "no first byte within 700 ms", 3],
+    ["does not retry a stream try that went idle after chunks", "stream", "[[mock:hang_after=3]]", "no data for 700 ms in the middle of the answer", 1],
+    ["times out as idle a stream that sends only keep-alive comments", "stream", "[[mock:keepalive_after=3]]", "no data for 700 ms in the middle of the answer", 1],
+    ["ends a stream try that keeps producing past JOB_TIMEOUT_MS", "stream", "[[mock:words=200,chunk_delay=50]]", "no complete answer within 3000 ms", 1],
+    ["bounds a JSON body that never ends by JOB_TIMEOUT_MS, not the idle clock, and retries it", "json", "[[mock:hang_after=3]]", "no complete answer within 3000 ms", 3],
+  ])("%s", async (_title, form, directive, message, calls) => {
     const { tag, request } = unique(directive);
     const abortsBefore = mock.aborts;
-    const response = await post(request);
-    expect(response.status).toBe(502);
-    expect((await errorOf(response)).message).toContain(message);
+    const response = await post(form === "stream" ? { ...request, stream: true } : request);
+    expect(response.status).toBe(form === "stream" && calls === 1 ? 200 : 502);
+    expect((await failureOf(response)).message).toContain(message);
     expect(callsWith(tag)).toBe(calls);
     await mock.waitForAbort(abortsBefore + calls, 2000);
   });
 });
+
+/** The error of a failed call: the JSON body, or the error event that ends a stream already under way. */
+async function failureOf(response: Response): Promise<{ message: string }> {
+  if (!response.headers.get("content-type")?.startsWith("text/event-stream")) return errorOf(response);
+  const events = (await response.text()).split("\n\n").filter((event) => event.startsWith("data: {"));
+  const last = JSON.parse(events.at(-1)!.slice("data: ".length)) as { error?: { message: string } };
+  expect(last.error).toBeDefined();
+  return last.error!;
+}
 
 describe("a stream that breaks after chunks reached a synchronous SSE caller", () => {
   it("ends with an error event and never repeats or mixes text", async () => {
@@ -138,7 +150,7 @@ describe("callers that go away", () => {
     while (callsWith(tag) === 0) await new Promise((resolve) => setImmediate(resolve));
     const staying = client.chat.completions.create(request).withResponse();
     // Both callers share the job before the first one leaves: wait until it counts two waiters.
-    const jobId = coalescingJobId(canonicalRequestKey(request, cacheScope({ userId: null, keyId: "static-1" })));
+    const jobId = coalescingJobId(canonicalRequestKey(request, cacheScope({ userId: null, keyId: "static-1" })), "json");
     while ((await redis.hget(store.keys.record(jobId), "waiters")) !== "2") await new Promise((resolve) => setImmediate(resolve));
     controller.abort();
     await leaving;

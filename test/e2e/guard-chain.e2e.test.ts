@@ -60,11 +60,14 @@ afterAll(async () => {
 
 const [A, B] = [0, 1] as const;
 
-/** An admin call; its JSON answer is read as the loose record the tests pick fields from. */
+/**
+ * An admin call; its JSON answer is read as the loose record the tests pick fields from. Like many
+ * HTTP clients it says `Content-Type: application/json` on every request, bodiless GET and DELETE too.
+ */
 async function adminCall(method: string, path: string, body?: unknown, instance: 0 | 1 = A) {
   const response = await fetch(`${instances[instance]}/api/v1/admin${path}`, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
@@ -78,7 +81,7 @@ async function newKey(limits: { rate_limit_per_minute?: number; rate_limit_per_h
   const key = await adminCall("POST", "/api-keys", { user_id: user.body.id, key_name: "e2e", ...limits });
   expect(key.status).toBe(201);
   createdKeys.push(key.body.api_key);
-  return { keyId: key.body.id as string, apiKey: key.body.api_key as string };
+  return { keyId: key.body.id as number, apiKey: key.body.api_key as string };
 }
 
 function complete(instance: number, apiKey: string, body: unknown, headers: Record<string, string> = {}) {
@@ -120,13 +123,13 @@ async function usageDrained() {
 }
 
 const stats = async () => (await adminCall("GET", "/stats")).body;
-const keyStats = async (keyId: string) =>
-  ((await stats()).per_key as { key_id: string; requests: number; prompt_tokens: number; completion_tokens: number }[]).find(
+const keyStats = async (keyId: number) =>
+  ((await stats()).per_key as { key_id: number | string; requests: number; prompt_tokens: number; completion_tokens: number }[]).find(
     (row) => row.key_id === keyId,
   ) ?? { requests: 0, prompt_tokens: 0, completion_tokens: 0 };
 
 /** Waits for `requests` usage rows of the key, then for the drain to settle, and returns the final figures. */
-async function settledKeyStats(keyId: string, requests: number) {
+async function settledKeyStats(keyId: number, requests: number) {
   await pollUntil(() => keyStats(keyId), (row) => row.requests >= requests, 10_000, `usage rows of ${keyId}`);
   await usageDrained();
   return keyStats(keyId);
@@ -276,8 +279,13 @@ describe("cache and coalescing across instances", () => {
     expect(await second.json()).toEqual(answer);
     expect(callsWith(tag)).toBe(1);
 
-    // A streaming request for the cached answer is replayed as SSE, still without an upstream call.
-    const streamed = await complete(A, apiKey, { ...JSON.parse(reordered), stream: true });
+    // A streaming request for the cached answer is replayed as SSE, still without an upstream call;
+    // the usage chunk comes only to a client that asked for it.
+    const bare = await complete(A, apiKey, { ...JSON.parse(reordered), stream: true });
+    expect(bare.headers.get("x-cache")).toBe("HIT");
+    const bareChunks = (await bare.text()).split("\n\n").filter((event) => event.startsWith("data: {"));
+    expect(bareChunks.map((event) => JSON.parse(event.slice("data: ".length)) as { choices: unknown[] }).every((chunk) => chunk.choices.length > 0)).toBe(true);
+    const streamed = await complete(A, apiKey, { ...JSON.parse(reordered), stream: true, stream_options: { include_usage: true } });
     expect(streamed.status).toBe(200);
     expect(streamed.headers.get("x-cache")).toBe("HIT");
     expect(streamed.headers.get("content-type")).toMatch(/^text\/event-stream/);
@@ -290,11 +298,11 @@ describe("cache and coalescing across instances", () => {
     expect(callsWith(tag)).toBe(1);
 
     // Usage: the job once (by the worker), each cache hit once (by the API that answered it).
-    const row = await settledKeyStats(keyId, 3);
+    const row = await settledKeyStats(keyId, 4);
     expect(row).toMatchObject({
-      requests: 3,
-      prompt_tokens: 3 * answer.usage!.prompt_tokens,
-      completion_tokens: 3 * answer.usage!.completion_tokens,
+      requests: 4,
+      prompt_tokens: 4 * answer.usage!.prompt_tokens,
+      completion_tokens: 4 * answer.usage!.completion_tokens,
     });
   });
 
@@ -370,6 +378,8 @@ describe("the seed's flow, as the README shows it", () => {
     expect(user.status).toBe(201);
     const key = await adminCall("POST", "/api-keys", { user_id: user.body.id, key_name: "my-app", rate_limit_per_minute: 30 });
     expect(key.status).toBe(201);
+    // Integer ids, as in the seed.
+    expect([Number.isInteger(user.body.id), key.body.user_id, Number.isInteger(key.body.id)]).toEqual([true, user.body.id, true]);
     createdKeys.push(key.body.api_key);
     const response = await fetch(`${instances[B]}/api/v1/chat/completions`, {
       method: "POST",

@@ -263,15 +263,12 @@ describe("jobs over HTTP", () => {
     expect((await errorOf(again)).code).toBe("job_already_ended");
   });
 
-  it("keeps a synchronous JSON call's chunks in its job's log, in order, before its result", async () => {
-    // Nobody follows such a job live, so the worker holds its chunks and logs them with the end.
+  it("logs no chunks for a synchronous JSON call: the provider answered it in one piece, kept as the job's result", async () => {
     const { data: answer, response } = await client.chat.completions.create(ask(`sync log ${randomUUID()} [[mock:words=30]]`)).withResponse();
-    const events = await readEvents(response.headers.get("x-job-id")!);
-    expect(events.map((event) => event.event).filter((type) => type !== "job.chunk")).toEqual(["job.queued", "job.started", "job.completed"]);
-    expect(events.at(-1)?.event).toBe("job.completed");
-    const chunks = events.filter((event) => event.event === "job.chunk").map((event) => event.data.data as OpenAI.ChatCompletionChunk);
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? "").join("")).toBe(answer.choices[0].message.content);
-    expect(chunks.at(-1)?.usage).toEqual(answer.usage);
+    const jobId = response.headers.get("x-job-id")!;
+    const events = await readEvents(jobId);
+    expect(events.map((event) => event.event)).toEqual(["job.queued", "job.started", "job.completed"]);
+    expect((events.at(-1)?.data.data as { result: unknown }).result).toEqual(answer);
   });
 
   it("resumes the SSE events after Last-Event-ID with only the later events", async () => {

@@ -107,8 +107,8 @@ describe("a job whose workers keep dying", () => {
     const tag = randomUUID();
     const alive = () => gateway.workers.filter((worker) => worker.child.exitCode === null && worker.child.signalCode === null);
     expect(alive()).toHaveLength(1);
-    // Long enough that no try can finish; the sync caller times out and the job goes on.
-    const response = await post(`${tag} [[mock:words=300,chunk_delay=100]]`);
+    // No try can finish (the provider never answers); the sync caller times out and the job goes on.
+    const response = await post(`${tag} [[mock:hang]]`);
     const jobId = response.headers.get("x-job-id")!;
     const startedAttempts = async () =>
       (await store.readEventsAfter(jobId)).filter((event) => event.type === "job.started").length;

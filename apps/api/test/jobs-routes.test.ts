@@ -69,7 +69,7 @@ describe("POST /v1/jobs", () => {
       [{}, invalid("Missing required parameter: 'request'.", "request")],
       [{ request: ask("x"), stream: true }, invalid("Unrecognized request argument supplied: stream.", "stream")],
       [{ request: { model: "deepseek-chat", messages: "hi" } }, invalid("Invalid value for 'request.messages': must be array.", "request.messages")],
-      [{ request: { ...ask("x"), temperature: 3 } }, invalid("Invalid value for 'request.temperature': must be <= 2.", "request.temperature")],
+      [{ request: { ...ask("x"), n: 0 } }, invalid("Invalid value for 'request.n': must be >= 1.", "request.n")],
       [{ request: ask("x"), metadata: "tags" }, invalid("Invalid value for 'metadata': must be object.", "metadata")],
     ];
     for (const [body, expected] of cases) {

@@ -1,24 +1,14 @@
 import type { ChatCompletionChunk } from "@llmgw/providers";
 
-export interface ChunkWriterOptions {
-  /**
-   * 0: write each chunk at once (someone follows the job live). Above 0: hold chunks up to this
-   * long and write them together; a short answer's chunks then go with its final event.
-   */
-  holdMs?: number;
-}
-
 /**
  * Writes a try's chunks to the job's log without making the upstream wait on Redis: a chunk goes
- * out at once (or after `holdMs`), and chunks arriving while a write is in flight go together in
- * the next one (one round trip for many, one log entry each). `lost` turns true when the log
- * refused a write: the job was cancelled or another attempt took it over.
+ * out at once, and chunks arriving while a write is in flight go together in the next one (one
+ * round trip for many, one log entry each). `lost` turns true when the log refused a write: the
+ * job was cancelled or another attempt took it over.
  */
-export function createChunkWriter(append: (chunks: ChatCompletionChunk[]) => Promise<unknown>, options: ChunkWriterOptions = {}) {
-  const holdMs = options.holdMs ?? 0;
+export function createChunkWriter(append: (chunks: ChatCompletionChunk[]) => Promise<unknown>) {
   let pending: ChatCompletionChunk[] = [];
   let inFlight: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | null = null;
   /** Set by finish(): what is left goes with the final event, not in a write of its own. */
   let finishing = false;
   let lost = false;
@@ -40,41 +30,24 @@ export function createChunkWriter(append: (chunks: ChatCompletionChunk[]) => Pro
       )
       .finally(() => {
         inFlight = null;
-        schedule();
+        if (!finishing) write();
       });
-  }
-
-  function schedule() {
-    if (finishing || pending.length === 0) return;
-    if (holdMs === 0) return write();
-    timer ??= setTimeout(() => {
-      timer = null;
-      write();
-    }, holdMs);
-  }
-
-  function clearTimer() {
-    if (timer) clearTimeout(timer);
-    timer = null;
   }
 
   return {
     push(chunk: ChatCompletionChunk) {
       if (failure) throw failure;
       pending.push(chunk);
-      schedule();
+      write();
     },
     get lost() {
       return lost;
     },
     /** Writes every pushed chunk now and waits for it; false when the log refused them. */
     async drain(): Promise<boolean> {
-      clearTimer();
       write();
       while (inFlight) {
         await inFlight;
-        // Chunks that arrived meanwhile wait on a hold timer: they go now too.
-        clearTimer();
         write();
       }
       if (failure) throw failure;
@@ -86,7 +59,6 @@ export function createChunkWriter(append: (chunks: ChatCompletionChunk[]) => Pro
      */
     async finish(): Promise<ChatCompletionChunk[] | null> {
       finishing = true;
-      clearTimer();
       while (inFlight) await inFlight;
       if (failure) throw failure;
       if (lost) return null;

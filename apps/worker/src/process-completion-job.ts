@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@llmgw/logger";
 import type { CompletionJobData, JobStore } from "@llmgw/jobs";
-import { assembleChatCompletion, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
+import { assembleChatCompletion, clientAskedUsage, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
 import type { JobMetrics } from "./metrics.js";
 import { createChunkWriter } from "./chunk-writer.js";
 import { failureOf, shouldRetry } from "./retry-policy.js";
@@ -27,9 +27,6 @@ export interface ProcessDeps {
   metrics?: JobMetrics;
 }
 
-/** How long a job nobody follows live holds its chunks before logging them (see chunk-writer.ts). */
-const SILENT_CHUNK_HOLD_MS = 100;
-
 /** Thrown inside a try when the job's log refuses our writes: it was cancelled or taken over. */
 class JobLost extends Error {}
 
@@ -54,30 +51,29 @@ export async function processCompletionJob(
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
   const metrics = deps.metrics?.startTry(data);
-  // A synchronous JSON caller waits for the end alone: its chunks are logged, not broadcast, and
-  // held a little, so that a short answer's chunks go with the completed event in one call.
-  const publish = data.mode !== "sync-json";
-  const writer = createChunkWriter(
-    async (batch) => (await started) && deps.store.appendChunks(data.jobId, attempt, batch, { publish }),
-    { holdMs: publish ? 0 : SILENT_CHUNK_HOLD_MS },
-  );
+  const writer = createChunkWriter(async (batch) => (await started) && deps.store.appendChunks(data.jobId, attempt, batch));
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
     let result: ChatCompletion;
-    if (provider.supportsStreaming) {
+    if (data.mode !== "sync-json" && provider.supportsStreaming) {
+      // The usage chunk the gateway asked for on its own is counted but not shown (CONTRACT section 5).
+      const showUsage = clientAskedUsage(data.request);
       const chunks: ChatCompletionChunk[] = [];
       for await (const chunk of provider.streamChatCompletion(data.request, { signal: controller.signal })) {
         deadlines.progress();
         metrics?.firstChunk();
         chunks.push(chunk);
+        if (!showUsage && isUsageOnlyChunk(chunk)) continue;
         writer.push(chunk);
         chunksSent++;
         if (writer.lost) throw new JobLost();
       }
       result = assembleChatCompletion(chunks);
     } else {
-      result = await provider.createChatCompletion(data.request, { signal: controller.signal });
+      // A caller waiting for one JSON answer gets the provider's own, unchanged.
+      result = await provider.createChatCompletion(data.request, { signal: controller.signal, onResponse: deadlines.responded });
+      metrics?.firstChunk();
     }
     deadlines.clear();
     const tail = await writer.finish();
@@ -85,7 +81,7 @@ export async function processCompletionJob(
     await deps.beforeComplete?.(data, result).catch((error) => log.warn({ err: error }, "before-complete hook failed"));
     const latencyMs = Date.now() - job.timestamp;
     const usage = usageEntryOf(data, 200, result, latencyMs);
-    if (!(await deps.store.complete(data.jobId, attempt, result, usage, { chunks: tail, publish }))) throw new JobLost();
+    if (!(await deps.store.complete(data.jobId, attempt, result, usage, tail))) throw new JobLost();
     metrics?.succeeded(result, latencyMs);
     await deps.onSucceeded(data, result, latencyMs).catch((error) => log.warn({ err: error }, "after-success hook failed"));
   } catch (caught) {

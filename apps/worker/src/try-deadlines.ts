@@ -8,8 +8,8 @@ export interface DeadlineSettings {
 }
 
 /**
- * The three clocks of one try: time to the first chunk, idle time between chunks, and the
- * whole try. Each aborts the given controller with a ProviderError as the reason, so the
+ * The three clocks of one try: time to the first byte (a chunk, or a JSON answer's headers),
+ * idle time between chunks, and the whole try. Each aborts the given controller with a ProviderError as the reason, so the
  * adapter closes the upstream socket and rethrows that error. Only before the first chunk is
  * a timeout worth a retry; after it, the text so far would be lost or repeated.
  */
@@ -26,6 +26,13 @@ export function startTryDeadlines(controller: AbortController, settings: Deadlin
       sawChunk = true;
       clearTimeout(idle);
       idle = setTimeout(expire(`no data for ${settings.idleMs} ms in the middle of the answer`), settings.idleMs);
+    },
+    /**
+     * The response headers arrived: the first byte is in. A JSON answer comes whole at the end
+     * (some providers send blank lines meanwhile), so only the total clock bounds it from here.
+     */
+    responded() {
+      clearTimeout(idle);
     },
     get sawChunk() {
       return sawChunk;

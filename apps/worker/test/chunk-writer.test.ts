@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChatCompletionChunk } from "@llmgw/providers";
 import { createChunkWriter } from "../src/chunk-writer.js";
 
@@ -50,27 +50,6 @@ describe("chunk writer", () => {
     expect(() => writer.push(chunk("b"))).toThrow("Connection is closed.");
   });
 
-  it("holds chunks for holdMs and writes what arrived meanwhile together", async () => {
-    vi.useFakeTimers();
-    try {
-      const { writes, append } = manualAppend();
-      const writer = createChunkWriter(append, { holdMs: 100 });
-      writer.push(chunk("a"));
-      writer.push(chunk("b"));
-      expect(writes).toHaveLength(0);
-      await vi.advanceTimersByTimeAsync(100);
-      expect(writes.map((write) => write.batch)).toEqual([["a", "b"]]);
-      writes[0].finish(true);
-      writer.push(chunk("c"));
-      await vi.advanceTimersByTimeAsync(99);
-      expect(writes).toHaveLength(1);
-      await vi.advanceTimersByTimeAsync(1);
-      expect(writes.map((write) => write.batch)).toEqual([["a", "b"], ["c"]]);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-
   it("finish hands back what was not written, after the write in flight, and writes nothing more", async () => {
     const { writes, append } = manualAppend();
     const writer = createChunkWriter(append);
@@ -83,15 +62,6 @@ describe("chunk writer", () => {
     expect(writes.map((write) => write.batch)).toEqual([["a"]]);
   });
 
-  it("finish of a held writer hands back every chunk without writing any", async () => {
-    const { writes, append } = manualAppend();
-    const writer = createChunkWriter(append, { holdMs: 100 });
-    writer.push(chunk("a"));
-    writer.push(chunk("b"));
-    expect(await writer.finish()).toEqual([chunk("a"), chunk("b")]);
-    expect(writes).toHaveLength(0);
-  });
-
   it("finish answers null when the log refused a write", async () => {
     const { writes, append } = manualAppend();
     const writer = createChunkWriter(append);
@@ -102,13 +72,4 @@ describe("chunk writer", () => {
     expect(await finished).toBeNull();
   });
 
-  it("drain writes held chunks at once", async () => {
-    const { writes, append } = manualAppend();
-    const writer = createChunkWriter(append, { holdMs: 60_000 });
-    writer.push(chunk("a"));
-    const drained = writer.drain();
-    expect(writes.map((write) => write.batch)).toEqual([["a"]]);
-    writes[0].finish(true);
-    expect(await drained).toBe(true);
-  });
 });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cacheScope, canonicalJson, canonicalRequestKey, coalescingJobId } from "@llmgw/cache";
+import { cacheScope, canonicalJson, canonicalRequestKey, coalescingJobId, deliveryOf } from "@llmgw/cache";
 import { isJobId } from "@llmgw/jobs";
 import type { ChatCompletionRequest } from "@llmgw/providers";
 
@@ -100,11 +100,19 @@ describe("canonicalRequestKey", () => {
 describe("coalescingJobId", () => {
   it("is deterministic, a valid job id, and not the cache key itself", () => {
     const key = canonicalRequestKey(base, scope);
-    const id = coalescingJobId(key);
-    expect(id).toBe(`job_c${createHash("sha256").update(`llmgw-coalesce:${key}`).digest("hex").slice(0, 40)}`);
-    expect(id).toBe(coalescingJobId(key));
+    const id = coalescingJobId(key, "json");
+    expect(id).toBe(`job_c${createHash("sha256").update(`llmgw-coalesce:${key}:json`).digest("hex").slice(0, 40)}`);
+    expect(id).toBe(coalescingJobId(key, "json"));
     expect(isJobId(id)).toBe(true);
     expect(id).not.toContain(key.slice(0, 40));
-    expect(coalescingJobId(canonicalRequestKey({ ...base, seed: 1 }, scope))).not.toBe(id);
+    expect(coalescingJobId(canonicalRequestKey({ ...base, seed: 1 }, scope), "json")).not.toBe(id);
+  });
+
+  it("gives each delivery its own job: a JSON caller, a stream caller and a stream caller asking for usage never share one", () => {
+    const key = canonicalRequestKey(base, scope);
+    expect(deliveryOf(base)).toBe("json");
+    expect(deliveryOf({ ...base, stream: true })).toBe("stream");
+    expect(deliveryOf({ ...base, stream: true, stream_options: { include_usage: true } })).toBe("stream+usage");
+    expect(new Set((["json", "stream", "stream+usage"] as const).map((delivery) => coalescingJobId(key, delivery))).size).toBe(3);
   });
 });

@@ -12,12 +12,9 @@ ARGV[3]  seconds the record and log live from now on; "0" leaves their expiry al
 ARGV[4]  fencing attempt: when not "", the record's `attempt` must equal it (a worker whose try
          was taken over by another after a stall must not write any more)
 ARGV[5]  usage entry (JSON) to add to the usage stream, or ""
-ARGV[6]  how many of the leading events are only logged, not published to live readers (the
-         chunks of a job whose caller waits for the end alone: readers that want chunks re-read
-         the log when the job's final event is published); "0" publishes every event
-ARGV[7]  number N of events
-ARGV[8 .. 7+2N]  event type, event data (JSON text) pairs, in order
-ARGV[8+2N ..]    field, value pairs to set on the record
+ARGV[6]  number N of events
+ARGV[7 .. 6+2N]  event type, event data (JSON text) pairs, in order
+ARGV[7+2N ..]    field, value pairs to set on the record
 
 When the job ends, its final event also goes to each API process named in the record's `notify`
 field (space-separated channels), as `<job id> <event>`: the processes whose callers wait for it.
@@ -35,19 +32,14 @@ if not status then return false end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return false end
 if ARGV[4] ~= '' and state[2] ~= ARGV[4] then return false end
 
-local unpublished = tonumber(ARGV[6])
-local count = tonumber(ARGV[7])
+local count = tonumber(ARGV[6])
 local id, message
 for i = 0, count - 1 do
-  local eventType = ARGV[8 + 2 * i]
-  local data = ARGV[9 + 2 * i]
+  local eventType = ARGV[7 + 2 * i]
+  local data = ARGV[8 + 2 * i]
   id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'type', eventType, 'data', data)
-  if i >= unpublished or i == count - 1 then
-    message = '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}'
-  end
-  if i >= unpublished then
-    redis.call('PUBLISH', ARGV[1], message)
-  end
+  message = '{"id":"' .. id .. '","type":"' .. eventType .. '","data":' .. data .. '}'
+  redis.call('PUBLISH', ARGV[1], message)
 end
 -- Only a final event comes with a retention time (ARGV[3]).
 if ARGV[3] ~= '0' then
@@ -61,7 +53,7 @@ if ARGV[3] ~= '0' then
     redis.call('ZADD', KEYS[4], now[1] * 1000 + math.floor(now[2] / 1000), state[4])
   end
 end
-local fields = 8 + 2 * count
+local fields = 7 + 2 * count
 if #ARGV >= fields then
   redis.call('HSET', KEYS[1], unpack(ARGV, fields))
 end

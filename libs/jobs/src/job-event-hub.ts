@@ -110,12 +110,8 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     const anyWantsAll = [...set].some((watcher) => !watcher.finalOnly);
     if (!anyWantsAll && !terminalEventTypes.includes(typeOf(message) as JobEventType)) return;
     const event = JSON.parse(message) as JobEvent;
-    const final = terminalEventTypes.includes(event.type);
     for (const watcher of [...set]) {
       if (watcher.pending) watcher.pending.push(event);
-      // Chunks may have been logged without a message (a job whose caller waits for the end):
-      // a listener that wants them reads the log up to the final event before it gets it.
-      else if (final && !watcher.finalOnly) void catchUp(watcher).catch(() => deliver(watcher, event));
       else deliver(watcher, event);
     }
   });

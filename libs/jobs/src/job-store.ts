@@ -59,8 +59,6 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     /** A terminal event: the record and log then live for the retention time. */
     terminal?: boolean;
     usage?: UsageEntry;
-    /** How many of the leading events are logged without telling live readers (see append-job-events.lua). */
-    unpublished?: number;
   }
 
   /** Events as [type, data]; data already serialised stays as it is (a result written twice is serialised once). */
@@ -76,7 +74,6 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       options.terminal ? retention : KEEP_EXPIRY,
       options.fence === undefined ? NO_FENCE : String(options.fence),
       options.usage ? JSON.stringify(options.usage) : "",
-      String(options.unpublished ?? 0),
       events.length,
       ...events.flatMap(([type, data]) => [type, data instanceof SerialisedJson ? data.text : JSON.stringify(data)]),
       ...pairs,
@@ -152,15 +149,12 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return append(jobId, [["job.started", { attempt }]], { fields });
     },
 
-    /**
-     * Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job.
-     * `publish: false` logs them without a message per chunk, for a job nobody follows live.
-     */
-    appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[], options: { publish?: boolean } = {}): Promise<string | null> {
+    /** Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job. */
+    appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[]): Promise<string | null> {
       return append(
         jobId,
         chunks.map((chunk) => ["job.chunk", chunk]),
-        { fence: attempt, unpublished: options.publish === false ? chunks.length : 0 },
+        { fence: attempt },
       );
     },
 
@@ -173,14 +167,13 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       attempt: number,
       result: ChatCompletion,
       usage?: UsageEntry,
-      tail: { chunks: ChatCompletionChunk[]; publish: boolean } = { chunks: [], publish: true },
+      tail: ChatCompletionChunk[] = [],
     ): Promise<string | null> {
       const resultJson = JSON.stringify(result);
       const fields = { status: "succeeded", result: resultJson, completed_at: Date.now() };
-      const events: [JobEventType, unknown][] = tail.chunks.map((chunk) => ["job.chunk", chunk]);
+      const events: [JobEventType, unknown][] = tail.map((chunk) => ["job.chunk", chunk]);
       events.push(["job.completed", new SerialisedJson(`{"result":${resultJson}}`)]);
-      const unpublished = tail.publish ? 0 : tail.chunks.length;
-      return append(jobId, events, { fields, fence: attempt, terminal: true, usage, unpublished });
+      return append(jobId, events, { fields, fence: attempt, terminal: true, usage });
     },
 
     /** Ends the job as failed; `attempt` undefined ends it whatever attempt runs (stall limit, enqueue failure). */

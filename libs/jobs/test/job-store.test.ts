@@ -152,26 +152,7 @@ describe("job event hub", () => {
     expect(seen).toEqual(["job.completed"]);
   });
 
-  it("gives a full listener chunks that were logged without a message, in order, before the end", async () => {
-    const id = await newJob();
-    const seen: string[] = [];
-    let resolveEnded: () => void = () => {};
-    const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
-    // Watching live before anything is appended: only the end's message can bring the chunks.
-    const stop = await hub.watch(id, (event) => {
-      seen.push(event.type === "job.chunk" ? (event.data as { id: string }).id : event.type);
-      if (event.type === "job.completed") resolveEnded();
-    });
-    await store.start(id, 1);
-    await store.appendChunks(id, 1, [{ id: "a" }, { id: "b" }] as never[], { publish: false });
-    await store.appendChunks(id, 1, [{ id: "c" }] as never[], { publish: false });
-    await store.complete(id, 1, { id: "r" } as never);
-    await ended;
-    stop();
-    expect(seen).toEqual(["job.queued", "job.started", "a", "b", "c", "job.completed"]);
-  });
-
-  it("logs a try's last chunks with its completed event in one call, published or not", async () => {
+  it("logs and publishes a try's last chunks with its completed event in one call", async () => {
     const id = await newJob();
     await store.start(id, 1);
     const live: string[] = [];
@@ -184,10 +165,10 @@ describe("job event hub", () => {
         if (live.includes("job.completed")) resolve();
       }),
     );
-    expect(await store.complete(id, 1, { id: "r" } as never, undefined, { chunks: [{ id: "a" }, { id: "b" }] as never[], publish: false })).toBeTruthy();
+    expect(await store.complete(id, 1, { id: "r" } as never, undefined, [{ id: "a" }, { id: "b" }] as never[])).toBeTruthy();
     await completed;
     listener.disconnect();
-    // Logged in order before the end; only the end was published.
+    // Logged and published in order, the end last.
     const logged = await store.readEventsAfter(id);
     expect(logged.map((event) => (event.type === "job.chunk" ? (event.data as { id: string }).id : event.type))).toEqual([
       "job.queued",
@@ -196,7 +177,7 @@ describe("job event hub", () => {
       "b",
       "job.completed",
     ]);
-    expect(live).toEqual(["job.completed"]);
+    expect(live).toEqual(["job.chunk", "job.chunk", "job.completed"]);
   });
 
   it("tells the process named in the record when the job ends, on its own channel, without a SUBSCRIBE per job", async () => {

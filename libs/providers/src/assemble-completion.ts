@@ -1,140 +1,142 @@
 import type { ChatCompletion, ChatCompletionChunk } from "./types.js";
 
-type ChunkChoice = ChatCompletionChunk["choices"][number];
-type TokenLogprob = NonNullable<NonNullable<ChunkChoice["logprobs"]>["content"]>[number];
-/** Provider extras we rebuild too: DeepSeek's reasoner streams `reasoning_content`. */
-type Delta = ChunkChoice["delta"] & { reasoning_content?: string | null };
+type Json = Record<string, unknown>;
+
+/** Top-level chunk fields with a rule of their own; every other field keeps its last non-null value. */
+const IDENTITY_FIELDS = new Set(["id", "created", "model"]);
+/** Stream-only padding (OpenAI's `obfuscation`): it says nothing about the answer. */
+const STREAM_ONLY_FIELDS = new Set(["obfuscation"]);
+/** Delta fields whose pieces add up to one text. Unknown string fields are texts too (OpenRouter's `reasoning`). */
+const ARRAY_FIELDS = new Set(["annotations"]);
 
 interface ToolCallState {
-  id: string;
-  type: string;
-  name: string;
-  arguments: string;
+  fields: Json;
+  function: Json;
 }
 
 interface ChoiceState {
-  index: number;
-  role: string;
-  content: string;
-  sawContent: boolean;
-  refusal: string | null;
-  sawRefusal: boolean;
-  reasoning: string | null;
+  /** Per-choice fields other than delta, logprobs and finish_reason (Azure's content_filter_results), last non-null. */
+  fields: Json;
+  message: Json;
   toolCalls: Map<number, ToolCallState>;
-  functionCall: { name: string; arguments: string } | null;
-  logprobs: { content: TokenLogprob[] | null; refusal: TokenLogprob[] | null } | null;
-  finishReason: ChunkChoice["finish_reason"];
+  logprobs: Json | null;
+  finishReason: unknown;
 }
 
 /**
- * Rebuilds from a stream's chunks the answer the provider would have given without streaming:
- * same id, created, model and fingerprint, choices by index (text, tool calls merged by index,
- * refusal, DeepSeek's reasoning_content, logprobs), finish reasons and the usage chunk.
+ * The answer a stream's chunks add up to, keeping every field: `id`, `created` and `model` from the
+ * first chunk that has them non-empty (Azure's first chunk has them empty); choices by index with
+ * their texts, refusal, reasoning, annotations, tool calls merged by index and logprobs; unknown
+ * top-level, per-choice and delta fields kept (texts joined, anything else its last non-null value);
+ * the usage chunk's usage. Fields appear in the order the stream first showed them.
  */
 export function assembleChatCompletion(chunks: ChatCompletionChunk[]): ChatCompletion {
-  const first = chunks[0];
-  if (!first) throw new Error("cannot assemble a completion from no chunks");
+  if (chunks.length === 0) throw new Error("cannot assemble a completion from no chunks");
+  const top: Json = {};
   const choices = new Map<number, ChoiceState>();
-  let usage: ChatCompletionChunk["usage"] = undefined;
-  let fingerprint: { value: string | null } | undefined;
-  let serviceTier: { value: ChatCompletionChunk["service_tier"] } | undefined;
 
-  for (const chunk of chunks) {
-    if (chunk.usage) usage = chunk.usage;
-    if ("system_fingerprint" in chunk && (fingerprint?.value == null || chunk.system_fingerprint != null)) {
-      fingerprint = { value: chunk.system_fingerprint ?? null };
-    }
-    if ("service_tier" in chunk && (serviceTier?.value == null || chunk.service_tier != null)) {
-      serviceTier = { value: chunk.service_tier ?? null };
-    }
-    for (const choice of chunk.choices ?? []) {
-      let state = choices.get(choice.index);
-      if (!state) {
-        state = newChoiceState(choice.index);
-        choices.set(choice.index, state);
+  for (const chunk of chunks as unknown as Json[]) {
+    for (const [field, value] of Object.entries(chunk)) {
+      if (field === "choices" || STREAM_ONLY_FIELDS.has(field)) {
+        if (field === "choices" && !("choices" in top)) top.choices = null;
+        continue;
       }
+      if (field === "object") {
+        top.object = "chat.completion";
+      } else if (IDENTITY_FIELDS.has(field)) {
+        if (isEmpty(top[field]) && !isEmpty(value)) top[field] = value;
+        else if (!(field in top)) top[field] = value;
+      } else if (value != null || !(field in top)) {
+        top[field] = value;
+      }
+    }
+    for (const choice of (chunk.choices as Json[] | undefined) ?? []) {
+      const index = choice.index as number;
+      let state = choices.get(index);
+      if (!state) choices.set(index, (state = { fields: {}, message: {}, toolCalls: new Map(), logprobs: null, finishReason: null }));
       mergeChoice(state, choice);
     }
   }
-
-  const completion: Record<string, unknown> = {
-    id: first.id,
-    object: "chat.completion",
-    created: first.created,
-    model: first.model,
-    choices: [...choices.values()].sort((a, b) => a.index - b.index).map(finishChoice),
-  };
-  if (usage) completion.usage = usage;
-  if (serviceTier) completion.service_tier = serviceTier.value;
-  if (fingerprint) completion.system_fingerprint = fingerprint.value;
-  return completion as unknown as ChatCompletion;
+  top.object ??= "chat.completion";
+  top.choices = [...choices.entries()].sort(([a], [b]) => a - b).map(([index, state]) => finishChoice(index, state));
+  return top as unknown as ChatCompletion;
 }
 
-function newChoiceState(index: number): ChoiceState {
-  return {
-    index,
-    role: "assistant",
-    content: "",
-    sawContent: false,
-    refusal: null,
-    sawRefusal: false,
-    reasoning: null,
-    toolCalls: new Map(),
-    functionCall: null,
-    logprobs: null,
-    finishReason: null,
-  };
-}
-
-function mergeChoice(state: ChoiceState, choice: ChunkChoice): void {
-  const delta: Delta = choice.delta ?? {};
-  if (delta.role) state.role = delta.role;
-  if (typeof delta.content === "string") {
-    state.content += delta.content;
-    state.sawContent = true;
-  }
-  // OpenAI sends `refusal: null` in the first delta and `refusal: null` in the JSON answer.
-  if ("refusal" in delta) {
-    state.sawRefusal = true;
-    if (typeof delta.refusal === "string") state.refusal = (state.refusal ?? "") + delta.refusal;
-  }
-  if (typeof delta.reasoning_content === "string") state.reasoning = (state.reasoning ?? "") + delta.reasoning_content;
-  for (const fragment of delta.tool_calls ?? []) {
-    let call = state.toolCalls.get(fragment.index);
-    if (!call) {
-      call = { id: "", type: "function", name: "", arguments: "" };
-      state.toolCalls.set(fragment.index, call);
+function mergeChoice(state: ChoiceState, choice: Json): void {
+  for (const [field, value] of Object.entries(choice)) {
+    if (field === "index" || field === "delta") continue;
+    if (field === "logprobs") {
+      if (value != null) state.logprobs = mergeLogprobs(state.logprobs, value as Json);
+    } else if (field === "finish_reason") {
+      if (value != null) state.finishReason = value;
+    } else if (value != null || !(field in state.fields)) {
+      state.fields[field] = value;
     }
-    if (fragment.id && !call.id) call.id = fragment.id;
-    if (fragment.type) call.type = fragment.type;
-    if (fragment.function?.name && !call.name) call.name = fragment.function.name;
-    if (fragment.function?.arguments) call.arguments += fragment.function.arguments;
   }
-  if (delta.function_call) {
-    state.functionCall ??= { name: "", arguments: "" };
-    if (delta.function_call.name && !state.functionCall.name) state.functionCall.name = delta.function_call.name;
-    if (delta.function_call.arguments) state.functionCall.arguments += delta.function_call.arguments;
+  const delta = (choice.delta as Json | undefined) ?? {};
+  for (const [field, value] of Object.entries(delta)) {
+    if (field === "tool_calls") {
+      for (const fragment of (value as Json[] | null) ?? []) mergeToolCall(state, fragment);
+    } else if (field === "role") {
+      if (value != null) state.message.role = value;
+    } else if (field === "function_call") {
+      if (value != null) state.message.function_call = joinFields((state.message.function_call as Json) ?? {}, value as Json);
+    } else {
+      state.message[field] = joinValue(state.message[field], value, ARRAY_FIELDS.has(field));
+    }
   }
-  if (choice.logprobs) {
-    state.logprobs ??= { content: null, refusal: null };
-    if (choice.logprobs.content) state.logprobs.content = [...(state.logprobs.content ?? []), ...choice.logprobs.content];
-    if (choice.logprobs.refusal) state.logprobs.refusal = [...(state.logprobs.refusal ?? []), ...choice.logprobs.refusal];
-  }
-  if (choice.finish_reason != null) state.finishReason = choice.finish_reason;
 }
 
-function finishChoice(state: ChoiceState) {
-  const hasCalls = state.toolCalls.size > 0 || state.functionCall !== null;
-  // Like the JSON answers: null content when the model only called tools (or said nothing at all).
-  const content = state.content !== "" || (state.sawContent && !hasCalls) ? state.content : null;
-  const message: Record<string, unknown> = { role: state.role, content };
-  if (state.sawRefusal || state.refusal !== null) message.refusal = state.refusal;
-  if (state.reasoning !== null) message.reasoning_content = state.reasoning;
+function mergeToolCall(state: ChoiceState, fragment: Json): void {
+  const index = fragment.index as number;
+  let call = state.toolCalls.get(index);
+  if (!call) state.toolCalls.set(index, (call = { fields: {}, function: {} }));
+  for (const [field, value] of Object.entries(fragment)) {
+    if (field === "index") continue;
+    if (field === "function") call.function = joinFields(call.function, (value as Json) ?? {});
+    // An id or a type is sent once; a later empty one must not erase it.
+    else if (value != null && value !== "") call.fields[field] = value;
+    else if (!(field in call.fields)) call.fields[field] = value;
+  }
+}
+
+/** Function name and arguments: the name is sent once, the arguments in pieces. */
+function joinFields(into: Json, piece: Json): Json {
+  for (const [field, value] of Object.entries(piece)) {
+    into[field] = field === "name" && typeof into.name === "string" && into.name !== "" ? into.name : joinValue(into[field], value, false);
+  }
+  return into;
+}
+
+/** Texts add up, arrays (annotations) too; anything else keeps its last non-null value. */
+function joinValue(previous: unknown, value: unknown, isArray: boolean): unknown {
+  if (typeof value === "string") return (typeof previous === "string" ? previous : "") + value;
+  if (isArray && Array.isArray(value)) return [...(Array.isArray(previous) ? previous : []), ...value];
+  return value ?? previous ?? value;
+}
+
+function mergeLogprobs(previous: Json | null, next: Json): Json {
+  const merged: Json = { ...(previous ?? {}) };
+  for (const [field, value] of Object.entries(next)) {
+    merged[field] = Array.isArray(value) ? [...((merged[field] as unknown[]) ?? []), ...value] : (value ?? merged[field] ?? null);
+  }
+  return merged;
+}
+
+function finishChoice(index: number, state: ChoiceState): Json {
+  const message: Json = { role: "assistant", ...state.message };
+  // Like the JSON answers: null content when the model said nothing (only called tools, or refused).
+  if (typeof message.content !== "string" || (message.content === "" && (state.toolCalls.size > 0 || message.refusal))) {
+    message.content = null;
+  }
   if (state.toolCalls.size > 0) {
     message.tool_calls = [...state.toolCalls.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([, call]) => ({ id: call.id, type: call.type, function: { name: call.name, arguments: call.arguments } }));
+      .map(([, call]) => ({ ...call.fields, type: call.fields.type ?? "function", function: call.function }));
   }
-  if (state.functionCall) message.function_call = state.functionCall;
-  return { index: state.index, message, logprobs: state.logprobs, finish_reason: state.finishReason };
+  return { index, message, logprobs: state.logprobs, finish_reason: state.finishReason, ...state.fields };
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === "" || value === 0;
 }

@@ -178,6 +178,72 @@ describe("assembleChatCompletion", () => {
     expect(assembleChatCompletion(empty).choices[0].message).toStrictEqual({ role: "assistant", content: "" });
   });
 
+  it("takes id, created and model from the first chunk that has them, after Azure's prompt filter chunk", () => {
+    const filter = { id: "", object: "", created: 0, model: "", choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: { hate: { filtered: false, severity: "safe" } } }] };
+    const body = { id: "chatcmpl-az", object: "chat.completion.chunk", created: 1764201600, model: "gpt-4o-2024-11-20", system_fingerprint: "fp_az" };
+    const chunks = [
+      filter,
+      { ...body, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null, content_filter_results: {} }] },
+      { ...body, choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null, logprobs: null, content_filter_results: { hate: { filtered: false, severity: "safe" } } }] },
+      { ...body, choices: [{ index: 0, delta: {}, finish_reason: "stop", logprobs: null, content_filter_results: {} }] },
+    ] as unknown as ChatCompletionChunk[];
+    expect(assembleChatCompletion(chunks)).toStrictEqual({
+      id: "chatcmpl-az",
+      object: "chat.completion",
+      created: 1764201600,
+      model: "gpt-4o-2024-11-20",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: "Hi" },
+          logprobs: null,
+          finish_reason: "stop",
+          // Last non-null value: Azure's final chunk carries an empty object.
+          content_filter_results: {},
+        },
+      ],
+      prompt_filter_results: filter.prompt_filter_results,
+      system_fingerprint: "fp_az",
+    });
+  });
+
+  it("keeps annotations, unknown top-level, per-choice and delta fields, and drops stream padding", () => {
+    const base = { id: "c1", object: "chat.completion.chunk", created: 1, model: "m", obfuscation: "xyz" };
+    const chunks = [
+      { ...base, citations: ["https://a.example"], choices: [{ index: 0, delta: { role: "assistant", content: "A", reasoning: "th" }, finish_reason: null, x_choice: 1 }] },
+      { ...base, x_trace: { hop: 2 }, choices: [{ index: 0, delta: { content: "B", reasoning: "ink", annotations: [{ type: "url_citation", url_citation: { url: "https://a.example" } }] }, finish_reason: null, x_choice: null }] },
+      { ...base, choices: [{ index: 0, delta: { annotations: [{ type: "url_citation", url_citation: { url: "https://b.example" } }] }, finish_reason: "stop" }] },
+      { ...base, choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } },
+    ] as unknown as ChatCompletionChunk[];
+    const result = assembleChatCompletion(chunks) as unknown as Record<string, unknown>;
+    expect(result).toStrictEqual({
+      id: "c1",
+      object: "chat.completion",
+      created: 1,
+      model: "m",
+      citations: ["https://a.example"],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: "AB",
+            reasoning: "think",
+            annotations: [
+              { type: "url_citation", url_citation: { url: "https://a.example" } },
+              { type: "url_citation", url_citation: { url: "https://b.example" } },
+            ],
+          },
+          logprobs: null,
+          finish_reason: "stop",
+          x_choice: 1,
+        },
+      ],
+      x_trace: { hop: 2 },
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    });
+  });
+
   it("refuses to assemble nothing", () => {
     expect(() => assembleChatCompletion([])).toThrow("cannot assemble a completion from no chunks");
   });

@@ -1,4 +1,4 @@
-import { cacheScope, canonicalRequestKey, coalescingJobId, parseCacheControl, type ResponseCache } from "@llmgw/cache";
+import { cacheScope, canonicalRequestKey, coalescingJobId, deliveryOf, parseCacheControl, type ResponseCache } from "@llmgw/cache";
 import type { ChatCompletion, ChatCompletionRequest } from "@llmgw/providers";
 import type { Principal } from "./client-auth.js";
 
@@ -29,10 +29,12 @@ export function createCompletionCache(cache: ResponseCache | null) {
         return { key: null, hit: null, status: "BYPASS", storeAs: undefined, coalesceAs: undefined };
       }
       const key = canonicalRequestKey(request, cacheScope(principal));
-      const storeAs = directives.noStore ? undefined : key;
+      const delivery = deliveryOf(request);
+      // Only a provider's JSON answer is stored; a stream is replayed from one but never becomes one.
+      const storeAs = directives.noStore || delivery !== "json" ? undefined : key;
       if (directives.noCache) return { key, hit: null, status: "BYPASS", storeAs, coalesceAs: undefined };
       const hit = await cache.get(key);
-      return { key, hit, status: hit ? "HIT" : "MISS", storeAs, coalesceAs: coalescingJobId(key) };
+      return { key, hit, status: hit ? "HIT" : "MISS", storeAs, coalesceAs: coalescingJobId(key, delivery) };
     },
   };
 }

@@ -2,9 +2,10 @@ import type { ChatCompletion, ChatCompletionChunk } from "@llmgw/providers";
 
 /**
  * A finished ChatCompletion as the chunks a stream of it would have carried, for callers
- * who asked for SSE but get a stored answer (a cache hit, a provider that cannot stream).
+ * who asked for SSE but get a stored answer (a cache hit, a provider that cannot stream); the
+ * usage chunk only for those who asked for it (`stream_options.include_usage`).
  */
-export function completionToChunks(completion: ChatCompletion): ChatCompletionChunk[] {
+export function completionToChunks(completion: ChatCompletion, options: { withUsage: boolean }): ChatCompletionChunk[] {
   const base = {
     id: completion.id,
     object: "chat.completion.chunk" as const,
@@ -29,6 +30,6 @@ export function completionToChunks(completion: ChatCompletion): ChatCompletionCh
       choices: [{ index: choice.index, delta, finish_reason: choice.finish_reason, logprobs: choice.logprobs ?? null }],
     };
   });
-  if (completion.usage) chunks.push({ ...base, choices: [], usage: completion.usage });
+  if (options.withUsage && completion.usage) chunks.push({ ...base, choices: [], usage: completion.usage });
   return chunks;
 }

@@ -11,6 +11,7 @@ import {
   type HeaderLookup,
 } from "../upstream-error.js";
 import { leasePool } from "./pool-cache.js";
+import { withUsageAsked } from "../stream-usage.js";
 
 export interface OpenAICompatibleOptions {
   /** Provider name: in errors, logs and `PROVIDER/MODEL` routing. */
@@ -95,10 +96,11 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     return record;
   }
 
-  async function createChatCompletion(request: ChatCompletionRequest, { signal }: ProviderCallOptions): Promise<ChatCompletion> {
+  async function createChatCompletion(request: ChatCompletionRequest, { signal, onResponse }: ProviderCallOptions): Promise<ChatCompletion> {
     // stream_options without stream is an error upstream; a JSON call sends neither.
     const { stream: _stream, stream_options: _streamOptions, ...rest } = request;
     const response = await send("POST", "/chat/completions", JSON.stringify(rest), "application/json", signal);
+    onResponse?.();
     const body = await readJson(response, signal);
     if (!Array.isArray(body.choices)) throw errorFromMalformedAnswer(name, "the answer has no choices");
     return body as unknown as ChatCompletion;
@@ -106,11 +108,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 
   async function* streamChatCompletion(
     request: ChatCompletionRequest,
-    { signal }: ProviderCallOptions,
+    { signal, onResponse }: ProviderCallOptions,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const streamOptions = isRecord(request.stream_options) ? request.stream_options : {};
-    const body = { ...request, stream: true, stream_options: { ...streamOptions, include_usage: true } };
-    const response = await send("POST", "/chat/completions", JSON.stringify(body), "text/event-stream", signal);
+    const response = await send("POST", "/chat/completions", JSON.stringify(withUsageAsked(request)), "text/event-stream", signal);
+    onResponse?.();
     const contentType = headerLookup(response.headers)("content-type") ?? "";
     if (!contentType.includes("text/event-stream")) {
       // Some upstreams answer a failed stream request with a JSON error and a 200.
@@ -154,7 +155,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     const response = await send("GET", "/models", undefined, "application/json", signal);
     const body = await readJson(response, signal);
     if (!Array.isArray(body.data)) throw errorFromMalformedAnswer(name, "the model list has no data");
-    return body.data.flatMap((model: unknown) => (isRecord(model) && typeof model.id === "string" ? [model.id] : []));
+    return body.data.flatMap((model: unknown) => (typeof model === "object" && model !== null && typeof (model as { id?: unknown }).id === "string" ? [(model as { id: string }).id] : []));
   }
 
   return {
@@ -178,6 +179,3 @@ function lowerCaseKeys(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.toLowerCase(), value]));
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

@@ -10,6 +10,7 @@ import {
   parseUpstreamErrorBody,
   parseUpstreamErrorValue,
 } from "../upstream-error.js";
+import { withUsageAsked } from "../stream-usage.js";
 
 export interface OpenAIOptions {
   apiKey: string;
@@ -57,31 +58,40 @@ export function createOpenAIAdapter(options: OpenAIOptions): ProviderAdapter {
     return errorFromConnection(name, cause, secrets);
   }
 
-  async function createChatCompletion(request: ChatCompletionRequest, { signal }: ProviderCallOptions): Promise<ChatCompletion> {
+  async function createChatCompletion(request: ChatCompletionRequest, { signal, onResponse }: ProviderCallOptions): Promise<ChatCompletion> {
     const { stream: _stream, stream_options: _streamOptions, ...rest } = request;
     signal.throwIfAborted();
-    let completion: ChatCompletion;
+    let text: string;
     try {
-      completion = await client.chat.completions.create(rest as unknown as ChatCompletionCreateParamsNonStreaming, { signal });
+      // The raw response: its headers are the first byte, and its body the answer as the provider wrote it.
+      const response = await client.chat.completions.create(rest as unknown as ChatCompletionCreateParamsNonStreaming, { signal }).asResponse();
+      onResponse?.();
+      text = await response.text();
     } catch (error) {
       throw translate(error, signal);
     }
-    const record = completion as unknown as Record<string, unknown>;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw errorFromMalformedAnswer(name, "the body is not valid JSON");
+    }
+    if (typeof record !== "object" || record === null || Array.isArray(record)) throw errorFromMalformedAnswer(name, "the body is not a JSON object");
     if (record.error != null) throw errorFromPayload(name, record, secrets);
     if (!Array.isArray(record.choices)) throw errorFromMalformedAnswer(name, "the answer has no choices");
-    return completion;
+    return record as unknown as ChatCompletion;
   }
 
   async function* streamChatCompletion(
     request: ChatCompletionRequest,
-    { signal }: ProviderCallOptions,
+    { signal, onResponse }: ProviderCallOptions,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const streamOptions = isRecord(request.stream_options) ? request.stream_options : {};
-    const params = { ...request, stream: true, stream_options: { ...streamOptions, include_usage: true } };
+    const params = withUsageAsked(request);
     signal.throwIfAborted();
     let finished = false;
     try {
       const stream = await client.chat.completions.create(params as unknown as ChatCompletionCreateParamsStreaming, { signal });
+      onResponse?.();
       for await (const chunk of stream) {
         if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
         yield chunk;
@@ -121,8 +131,4 @@ async function normalizeErrorBodies(input: string | URL | Request, init?: Reques
     statusText: response.statusText,
     headers: response.headers,
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import type { ChatCompletion, ChatCompletionRequest } from "@llmgw/providers";
+import { clientAskedUsage, type ChatCompletion, type ChatCompletionRequest } from "@llmgw/providers";
 import type { ApiContext } from "../../context.js";
 import { settle } from "../../services/completion-service.js";
 import { completionToChunks } from "../../services/completion-replay.js";
@@ -53,7 +53,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
           createdAt: Date.now(),
         });
         if (!stream) return plan.hit;
-        return replayAsStream(reply, plan.hit);
+        return replayAsStream(reply, plan.hit, clientAskedUsage(body));
       }
 
       const { jobId, follower } = await context.completions.submit(principal, body, {
@@ -86,10 +86,10 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
 }
 
 /** A stored answer to a streaming request, replayed as the SSE stream it would have been. */
-async function replayAsStream(reply: FastifyReply, completion: ChatCompletion) {
+async function replayAsStream(reply: FastifyReply, completion: ChatCompletion, withUsage: boolean) {
   reply.hijack();
   const sse = openSse(reply.raw, reply.getHeaders());
-  for (const chunk of completionToChunks(completion)) await sse.send(chunk);
+  for (const chunk of completionToChunks(completion, { withUsage })) await sse.send(chunk);
   await sse.sendRaw("data: [DONE]");
   sse.end();
   return reply;
@@ -105,7 +105,7 @@ async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: st
   if (!event) throw new GatewayError("sync_timeout", { jobId });
   if (event.type === "job.completed") {
     // The provider answered in one piece; replay it as the stream the caller asked for.
-    await replayAsStream(reply, event.data.result);
+    await replayAsStream(reply, event.data.result, clientAskedUsage(request.body as ChatCompletionRequest));
     return;
   }
 
