@@ -114,7 +114,6 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const wsHub = createWsHub(
     {
       jobs,
-      store,
       hub,
       authenticator,
       limiter: config.rateLimitEnabled ? limiter : null,

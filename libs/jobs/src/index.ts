@@ -3,7 +3,7 @@ export * from "./types.js";
 export { toJobObject } from "./job-object.js";
 export { newJobId, randomToken, isJobId, isEventId, compareEventIds } from "./job-ids.js";
 export { createJobStore, type JobStore, type JobStoreOptions, type NewJob, type CreateJobOutcome } from "./job-store.js";
-export { createJobEventHub, type JobEventHub, type JobEventListener, type WatchOptions } from "./job-event-hub.js";
+export { createJobEventHub, JOB_LOG_PAGE_SIZE, type JobEventHub, type JobFollower, type FollowOptions } from "./job-event-hub.js";
 export { createCompletionQueue, completionJobOptions, type CompletionQueue } from "./completion-queue.js";
 export type { UsageEntry } from "./usage-stream.js";
 export { createWebhookQueue, enqueueWebhook, webhookJobOptions, type WebhookQueue } from "./webhook-queue.js";

@@ -5,10 +5,10 @@ import { compareEventIds } from "./job-ids.js";
 import type { JobStore } from "./job-store.js";
 import type { JobEvent } from "./types.js";
 
-export type JobEventListener = (event: JobEvent) => void;
-
-/** A watch that cannot subscribe within this answers as a Redis outage instead of hanging. */
+/** A follow that cannot subscribe within this answers as a Redis outage instead of hanging. */
 const SUBSCRIBE_TIMEOUT_MS = 1500;
+/** Events read from the log per round trip while a follower replays it. */
+export const JOB_LOG_PAGE_SIZE = 500;
 
 function withinTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -18,29 +18,43 @@ function withinTimeout<T>(promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export interface WatchOptions {
-  /** Deliver only events after this id (Last-Event-ID); all of them without it. */
+export interface FollowOptions {
+  /** Only events after this id (Last-Event-ID); all of them without it. */
   after?: string;
-  /** Deliver only the job's final event: a synchronous JSON caller needs nothing else. */
-  finalOnly?: boolean;
+  /** Only the job's final event: a synchronous JSON caller needs nothing else. */
+  endOnly?: boolean;
   /**
    * The job's record names this hub's `notifyChannel` (set when the job was created or joined,
    * before its end could happen): its final event arrives there, with no SUBSCRIBE of its own and
-   * no log to read. Implies `finalOnly`.
+   * no log to read. Implies `endOnly`.
    */
   notified?: boolean;
 }
 
+/**
+ * One reader's view of a job: the log after `after`, read a page at a time as the reader asks for
+ * more (so a long replay is paced by the reader, never buffered whole), then live events, in order
+ * and without duplicates; it ends after the job's final event.
+ */
+export interface JobFollower extends AsyncIterable<JobEvent> {
+  /** The next event, or null once `deadline` (epoch ms) passes or the follower is closed. */
+  next(deadline?: number): Promise<JobEvent | null>;
+  /** True while events wait to be read (the log still being replayed, or a backlog): a reader may pace those by its client. */
+  readonly behind: boolean;
+  close(): void;
+}
+
 interface Watcher {
   jobId: string;
-  listener: JobEventListener;
   lastId: string | undefined;
-  /** Live messages that arrive while the log is being read are held here, then de-duplicated. */
-  pending: JobEvent[] | null;
-  closed: boolean;
-  finalOnly: boolean;
+  endOnly: boolean;
   /** Listens on the job's own channel (false: only this hub's notify channel). */
   subscribed: boolean;
+  /** Live events held while the log is read (replay or catch-up), then de-duplicated; null when live. */
+  held: JobEvent[] | null;
+  closed: boolean;
+  /** Where delivered events go (the follower's queue). */
+  accept(event: JobEvent): void;
 }
 
 const TYPE_FIELD = '"type":"';
@@ -51,16 +65,17 @@ function typeOf(message: string): string {
   return message.slice(start, message.indexOf('"', start));
 }
 
+const isTerminal = (event: JobEvent) => terminalEventTypes.includes(event.type);
+
 /**
- * One Redis subscriber per process fans every job's events out to all local listeners
- * (sync waiters, SSE streams, WebSocket subscriptions). Each listener gets the log after its
- * id, then live events, in order and without duplicates, also across a subscriber reconnect.
- * Listeners that want only the end of a job this process created or joined (`notified`) hear it
- * on the process's own channel, subscribed once, instead of one SUBSCRIBE per job.
+ * One Redis subscriber per process fans every job's events out to all local followers (sync
+ * waiters, SSE streams, WebSocket subscriptions), also across a subscriber reconnect. Followers
+ * that want only the end of a job this process created or joined (`notified`) hear it on the
+ * process's own channel, subscribed once, instead of one SUBSCRIBE per job.
  */
 export function createJobEventHub(subscriber: Redis, store: JobStore) {
   const watchers = new Map<string, Set<Watcher>>();
-  /** The SUBSCRIBE of each watched job; a second watcher must wait for it too before reading the log. */
+  /** The SUBSCRIBE of each watched job; a second follower must wait for it too before reading the log. */
   const subscriptions = new Map<string, Promise<unknown>>();
   const channelPrefix = store.keys.eventChannel("");
   const notifyChannel = store.keys.notifyChannel(randomUUID());
@@ -74,25 +89,46 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
 
   function deliver(watcher: Watcher, event: JobEvent) {
     if (watcher.closed) return;
-    if (watcher.finalOnly && !terminalEventTypes.includes(event.type)) return;
+    if (watcher.held) {
+      watcher.held.push(event);
+      return;
+    }
+    if (watcher.endOnly && !isTerminal(event)) return;
     if (watcher.lastId !== undefined && compareEventIds(event.id, watcher.lastId) <= 0) return;
     watcher.lastId = event.id;
-    watcher.listener(event);
+    watcher.accept(event);
   }
 
+  /** Ends a hold: the held live events go out, those the log already gave dropped by id. */
+  function goLive(watcher: Watcher) {
+    const held = watcher.held ?? [];
+    watcher.held = null;
+    for (const event of held) deliver(watcher, event);
+  }
+
+  /** After a reconnect: what was published meanwhile is read from the log (messages were lost). */
   async function catchUp(watcher: Watcher) {
-    watcher.pending = watcher.pending ?? [];
+    if (watcher.held) return; // still replaying: the replay reads the log anyway
+    watcher.held = [];
     try {
+      let cursor = watcher.lastId;
       for (;;) {
-        const events = await store.readEventsAfter(watcher.jobId, watcher.lastId);
-        for (const event of events) deliver(watcher, event);
-        if (events.length < 1000 || watcher.closed) break;
+        const events = await store.readEventsAfter(watcher.jobId, cursor, JOB_LOG_PAGE_SIZE);
+        for (const event of events) deliverNow(watcher, event);
+        if (events.length < JOB_LOG_PAGE_SIZE || watcher.closed) break;
+        cursor = events[events.length - 1].id;
       }
     } finally {
-      const held = watcher.pending ?? [];
-      watcher.pending = null;
-      for (const event of held) deliver(watcher, event);
+      goLive(watcher);
     }
+  }
+
+  /** Delivers an event read from the log while live events are held. */
+  function deliverNow(watcher: Watcher, event: JobEvent) {
+    const held = watcher.held;
+    watcher.held = null;
+    deliver(watcher, event);
+    watcher.held = held;
   }
 
   subscriber.on("message", (channel: string, message: string) => {
@@ -106,14 +142,11 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     if (!channel.startsWith(channelPrefix)) return;
     const set = watchers.get(channel.slice(channelPrefix.length));
     if (!set) return;
-    // Most messages are chunks; when every local listener waits only for the end, skip parsing them.
-    const anyWantsAll = [...set].some((watcher) => !watcher.finalOnly);
+    // Most messages are chunks; when every local follower waits only for the end, skip parsing them.
+    const anyWantsAll = [...set].some((watcher) => !watcher.endOnly);
     if (!anyWantsAll && !terminalEventTypes.includes(typeOf(message) as JobEventType)) return;
     const event = JSON.parse(message) as JobEvent;
-    for (const watcher of [...set]) {
-      if (watcher.pending) watcher.pending.push(event);
-      else deliver(watcher, event);
-    }
+    for (const watcher of [...set]) deliver(watcher, event);
   });
 
   // Messages published while the subscriber was away are lost; the log still has them.
@@ -127,56 +160,129 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     for (const set of watchers.values()) for (const watcher of set) void catchUp(watcher).catch(() => {});
   });
 
-  return {
-    /** The channel to name in a job's record (create, join) for `notified` watches. */
-    notifyChannel,
-
-    /** Starts delivering the job's events to `listener`; resolves to a function that stops it. */
-    async watch(jobId: string, listener: JobEventListener, options: WatchOptions = {}): Promise<() => void> {
-      // The subscriber queues commands while disconnected (to resubscribe); a new watch must not wait on that.
-      if (subscriber.status !== "ready") throw new Error("Redis not ready: the event subscriber is reconnecting");
-      const watcher: Watcher = {
-        jobId,
-        listener,
-        lastId: options.after,
-        pending: null,
-        closed: false,
-        finalOnly: options.finalOnly === true || options.notified === true,
-        subscribed: options.notified !== true,
-      };
-      let set = watchers.get(jobId);
-      if (!set) watchers.set(jobId, (set = new Set()));
-      if (watcher.subscribed && !subscriptions.has(jobId)) subscriptions.set(jobId, subscriber.subscribe(store.keys.eventChannel(jobId)));
-      const subscribed = subscriptions.get(jobId);
-      // Registered before anything is awaited: the caller creates or joins the job right after.
-      set.add(watcher);
-      const stop = () => {
-        if (watcher.closed) return;
-        watcher.closed = true;
-        set.delete(watcher);
-        if (watchers.get(jobId) !== set) return;
-        if (set.size === 0) watchers.delete(jobId);
-        if (subscriptions.has(jobId) && ![...set].some((other) => other.subscribed)) {
-          subscriptions.delete(jobId);
-          void subscriber.unsubscribe(store.keys.eventChannel(jobId)).catch(() => {});
-        }
-      };
-      try {
-        if (watcher.subscribed) {
-          watcher.pending = [];
-          await withinTimeout(subscribed!);
-          await catchUp(watcher);
-        } else {
-          await withinTimeout(notifySubscribed);
-        }
-      } catch (error) {
-        stop();
-        throw error;
+  /** Registers a watcher (holding live events) and waits until its channel is subscribed. */
+  async function register(watcher: Watcher): Promise<() => void> {
+    const { jobId } = watcher;
+    let set = watchers.get(jobId);
+    if (!set) watchers.set(jobId, (set = new Set()));
+    if (watcher.subscribed && !subscriptions.has(jobId)) subscriptions.set(jobId, subscriber.subscribe(store.keys.eventChannel(jobId)));
+    // Registered before anything is awaited: the caller may create or join the job right after.
+    set.add(watcher);
+    const stop = () => {
+      if (watcher.closed) return;
+      watcher.closed = true;
+      set.delete(watcher);
+      if (watchers.get(jobId) !== set) return;
+      if (set.size === 0) watchers.delete(jobId);
+      if (subscriptions.has(jobId) && ![...set].some((other) => other.subscribed)) {
+        subscriptions.delete(jobId);
+        void subscriber.unsubscribe(store.keys.eventChannel(jobId)).catch(() => {});
       }
-      return stop;
-    },
+    };
+    try {
+      await withinTimeout(watcher.subscribed ? subscriptions.get(jobId)! : notifySubscribed);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
+  }
 
-    /** Number of jobs with at least one local listener. */
+  /** Follows a job: its log after `after`, then its live events, until its final event (see JobFollower). */
+  async function followJob(jobId: string, options: FollowOptions = {}): Promise<JobFollower> {
+    // The subscriber queues commands while disconnected (to resubscribe); a new follow must not wait on that.
+    if (subscriber.status !== "ready") throw new Error("Redis not ready: the event subscriber is reconnecting");
+    const notified = options.notified === true;
+    const queue: JobEvent[] = [];
+    let wake: (() => void) | null = null;
+    let ended = false;
+    // A notified follower has no log to read: the job's end comes to the notify channel.
+    let replaying = !notified;
+    const watcher: Watcher = {
+      jobId,
+      lastId: options.after,
+      endOnly: options.endOnly === true || notified,
+      subscribed: !notified,
+      held: notified ? null : [],
+      closed: false,
+      accept(event) {
+        queue.push(event);
+        wake?.();
+      },
+    };
+    const stop = await register(watcher);
+
+    /** Reads the next page of the log into the queue; the last page hands over to live events. */
+    let cursor = options.after;
+    async function replayPage() {
+      const page = await store.readEventsAfter(jobId, cursor, JOB_LOG_PAGE_SIZE);
+      for (const event of page) deliverNow(watcher, event);
+      if (page.length < JOB_LOG_PAGE_SIZE || page.some(isTerminal) || watcher.closed) {
+        // Resumed at or past the final event: nothing more will come.
+        if (options.after !== undefined && !page.some(isTerminal)) ended = await endedBefore(page.at(-1)?.id ?? options.after);
+        replaying = false;
+        goLive(watcher);
+      } else {
+        cursor = page[page.length - 1].id;
+      }
+    }
+
+    async function endedBefore(eventId: string): Promise<boolean> {
+      const last = await store.readLastEvent(jobId);
+      return last !== null && isTerminal(last) && compareEventIds(last.id, eventId) <= 0;
+    }
+
+    async function next(deadline?: number): Promise<JobEvent | null> {
+      for (;;) {
+        if (queue.length > 0) {
+          const event = queue.shift()!;
+          if (isTerminal(event)) ended = true;
+          return event;
+        }
+        if (watcher.closed || ended) return null;
+        if (replaying) {
+          await replayPage();
+          continue;
+        }
+        const waitMs = deadline === undefined ? undefined : deadline - Date.now();
+        if (waitMs !== undefined && waitMs <= 0) return null;
+        await new Promise<void>((resolve) => {
+          const timer = waitMs === undefined ? undefined : setTimeout(resolve, waitMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    }
+
+    const close = () => {
+      stop();
+      wake?.();
+    };
+
+    return {
+      next,
+      close,
+      get behind() {
+        return replaying || queue.length > 0;
+      },
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (let event = await next(); event; event = await next()) yield event;
+        } finally {
+          close();
+        }
+      },
+    };
+  }
+
+  return {
+    /** The channel to name in a job's record (create, join) for `notified` follows. */
+    notifyChannel,
+    followJob,
+    /** Number of jobs with at least one local follower. */
     get watchedJobs() {
       return watchers.size;
     },

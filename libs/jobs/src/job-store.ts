@@ -195,6 +195,12 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return entries.map(([id, fields]) => parseEvent(id, fields));
     },
 
+    /** The newest event of the job's log, or null. */
+    async readLastEvent(jobId: string): Promise<JobEvent | null> {
+      const [entry] = await redis.xrevrange(keys.events(jobId), "+", "-", "COUNT", 1);
+      return entry ? parseEvent(entry[0], entry[1]) : null;
+    },
+
     /** The owner's job ids, newest first, optionally those after the job `afterJobId` in that order. */
     listOwnerJobIds(keyId: string, limit: number, afterJobId?: string): Promise<string[]> {
       return redis.llmgwListOwnerJobs(keys.ownerJobs(keyId), afterJobId ?? "", limit);

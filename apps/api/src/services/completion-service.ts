@@ -7,6 +7,7 @@ import {
   type CompletionQueue,
   type JobEvent,
   type JobEventHub,
+  type JobFollower,
   type JobMode,
   type JobRecord,
   type JobStore,
@@ -15,7 +16,6 @@ import type { ChatCompletion, ChatCompletionRequest, ProviderRegistry, ResolvedM
 import type { Redis } from "ioredis";
 import { cancelledUsageEntry } from "./cancelled-jobs.js";
 import type { Principal } from "./client-auth.js";
-import { followJob, type JobFollower } from "./job-follower.js";
 
 export interface CompletionServiceDeps {
   redis: Redis;
@@ -89,7 +89,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
 
     /** Follows and creates the job at once; null when a job with that id had already ended. */
     async function start(id: string): Promise<SubmittedJob | null> {
-      const follow = followJob(deps.hub, id, notify ? { notified: true } : {});
+      const follow = deps.hub.followJob(id, notify ? { notified: true } : {});
       const [followed, created] = await Promise.allSettled([follow, createAndEnqueue(resolved, principal, request, { ...options, notify }, id)]);
       if (followed.status === "rejected" || created.status === "rejected") {
         if (followed.status === "fulfilled") followed.value.close();

@@ -1,18 +1,14 @@
 import type { ServerResponse } from "node:http";
-import type { JobEvent, JobEventHub, JobStore } from "@llmgw/jobs";
+import type { JobEvent, JobEventHub, JobFollower } from "@llmgw/jobs";
 import { toHttpError } from "../plugins/error-handler.js";
-import { isTerminalEvent, readJobLog, toEventFrame } from "./job-event-frames.js";
-import { followJob } from "./job-follower.js";
+import { toEventFrame } from "./job-event-frames.js";
 import { openSse, type SseWriter } from "./sse-writer.js";
 
 export interface JobEventStreamOptions {
-  store: JobStore;
   hub: JobEventHub;
   jobId: string;
   /** Last-Event-ID: only later events are sent. */
   after: string | undefined;
-  /** The job had ended when it was looked up: its log is complete. */
-  finished: boolean;
   /** A comment line this often keeps proxies from closing a quiet stream. */
   keepAliveMs?: number;
 }
@@ -29,22 +25,13 @@ export async function writeJobEventStream(raw: ServerResponse, headers: Record<s
   const { jobId } = options;
   const sse = openSse(raw, headers);
   const keepAlive = setInterval(() => void sse.sendRaw(": keep-alive"), options.keepAliveMs ?? 15_000);
-  let follower: Awaited<ReturnType<typeof followJob>> | null = null;
+  let follower: JobFollower | null = null;
   const onClose = () => follower?.close();
   raw.once("close", onClose);
   try {
-    let lastId = options.after;
-    for await (const page of readJobLog(options.store, jobId, options.after)) {
-      for (const event of page) {
-        if (sse.closed) return;
-        await sendEvent(sse, jobId, event);
-        lastId = event.id;
-        if (isTerminalEvent(event)) return;
-      }
-    }
-    if (options.finished || sse.closed) return;
-    follower = await followJob(options.hub, jobId, { after: lastId });
+    follower = await options.hub.followJob(jobId, { after: options.after });
     if (sse.closed) return;
+    // Each write waits for the socket: a long replay is paced by the client.
     for await (const event of follower) {
       await sendEvent(sse, jobId, event);
       if (sse.closed) return;

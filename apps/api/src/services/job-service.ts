@@ -13,7 +13,6 @@ import type { ChatCompletionRequest } from "@llmgw/providers";
 import type { Principal } from "./client-auth.js";
 import type { CompletionService } from "./completion-service.js";
 import { bodyHash, type IdempotencyRecord, type JobIdempotency } from "./job-idempotency.js";
-import { followJob } from "./job-follower.js";
 
 /** The body of `POST /v1/jobs` (and of a WebSocket `create` frame, without its own fields). */
 export interface JobSubmission {
@@ -79,7 +78,7 @@ export function createJobService(deps: JobServiceDeps) {
     const deadline = reservation.reservedAt + RESERVATION_GRACE_MS;
     const record = await store.get(reservation.jobId);
     if (record || Date.now() >= deadline) return record;
-    const follower = await followJob(deps.hub, reservation.jobId);
+    const follower = await deps.hub.followJob(reservation.jobId);
     try {
       await follower.next(deadline); // job.queued, from the log or live
     } finally {

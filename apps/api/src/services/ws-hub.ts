@@ -1,6 +1,6 @@
 import type { RawData, WebSocket } from "ws";
 import { GatewayError } from "@llmgw/errors";
-import { isEventId, isFinished, type JobEventHub, type JobStore } from "@llmgw/jobs";
+import { isEventId, type JobEventHub } from "@llmgw/jobs";
 import type { Logger } from "@llmgw/logger";
 import { toHttpError } from "../plugins/error-handler.js";
 import type { ClientAuthenticator, Principal } from "./client-auth.js";
@@ -31,7 +31,6 @@ export const defaultWsHubOptions: WsHubOptions = {
 
 export interface WsHubDeps {
   jobs: JobService;
-  store: JobStore;
   hub: JobEventHub;
   authenticator: ClientAuthenticator;
   /** Consumes one request of the key's limits per `create` frame; null when limits are off. */
@@ -140,14 +139,12 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
   }
 
   /** Subscribes the connection to a job (again, if it was: the new `after` wins). */
-  function subscribe(connection: Connection, jobId: string, after: string | undefined, finished: boolean) {
+  function subscribe(connection: Connection, jobId: string, after: string | undefined) {
     connection.subscriptions.get(jobId)?.stop();
     const subscription: JobSubscription = subscribeToJob({
-      store: deps.store,
       hub: deps.hub,
       jobId,
       after,
-      finished,
       send: (frame, written) => send(connection, frame, written),
       onEnd: (error) => {
         if (connection.subscriptions.get(jobId) === subscription) connection.subscriptions.delete(jobId);
@@ -181,11 +178,11 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
         if (frame.after !== undefined && !isEventId(frame.after)) {
           throw new GatewayError("invalid_request", { message: "Invalid value for 'after': an event id such as 1764201600000-0.", param: "after" });
         }
-        const record = await deps.jobs.owned(principal, frame.job_id);
+        await deps.jobs.owned(principal, frame.job_id);
         if (!connection.subscriptions.has(frame.job_id) && connection.subscriptions.size >= options.maxSubscriptionsPerConnection) {
           throw new GatewayError("invalid_request", { message: `At most ${options.maxSubscriptionsPerConnection} subscriptions per connection.` });
         }
-        subscribe(connection, frame.job_id, frame.after, isFinished(record.status));
+        subscribe(connection, frame.job_id, frame.after);
         return;
       }
       case "unsubscribe":
@@ -230,7 +227,7 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
       { requestId: connection.requestId },
     );
     send(connection, { type: "job.created", job_id: job.id, client_ref: refs.clientRef ?? null });
-    subscribe(connection, job.id, undefined, false);
+    subscribe(connection, job.id, undefined);
   }
 
   function onMessage(connection: Connection, data: RawData, isBinary: boolean) {

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
+import type { JobFollower } from "@llmgw/jobs";
 import { clientAskedUsage, type ChatCompletion, type ChatCompletionRequest } from "@llmgw/providers";
 import type { ApiContext } from "../../context.js";
 import { settle } from "../../services/completion-service.js";
 import { completionToChunks } from "../../services/completion-replay.js";
 import type { CachePlan } from "../../services/completion-cache.js";
-import type { JobFollower } from "../../services/job-follower.js";
 import { openSse } from "../../services/sse-writer.js";
 import { chatCompletionRequestSchema } from "./schema.js";
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import { isEventId, isFinished, isJobId } from "@llmgw/jobs";
+import { isEventId, isJobId } from "@llmgw/jobs";
 import type { ApiContext } from "../../context.js";
 import { isIdempotencyKey } from "../../services/job-idempotency.js";
 import { writeJobEventStream } from "../../services/job-event-stream.js";
@@ -70,16 +70,10 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const after = resumeAfter(request);
-      const record = await context.jobs.owned(request.principal, id);
+      await context.jobs.owned(request.principal, id);
       reply.header("x-job-id", id);
       reply.hijack();
-      await writeJobEventStream(reply.raw, reply.getHeaders(), {
-        store: context.store,
-        hub: context.hub,
-        jobId: id,
-        after,
-        finished: isFinished(record.status),
-      });
+      await writeJobEventStream(reply.raw, reply.getHeaders(), { hub: context.hub, jobId: id, after });
       return reply;
     },
   );
