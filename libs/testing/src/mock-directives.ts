@@ -1,6 +1,9 @@
 /** Shapes the mock can give an error body, to exercise lenient error parsing. */
 export type MockErrorBody = "openai" | "message" | "string" | "text" | "empty" | "echo_key";
 
+/** Whose answer shape the mock imitates (see mock-flavor.ts). */
+export type MockFlavorName = "openai" | "deepseek" | "compatible";
+
 /** What `[[mock:…]]` directives in the last user message ask of the mock (see mock-upstream.ts). */
 export interface MockDirectives {
   status?: number;
@@ -21,11 +24,19 @@ export interface MockDirectives {
   chunkDelay?: number;
   words?: number;
   tool?: boolean;
+  /** Call every tool of the request (at least two calls) in one answer. */
+  parallelTools?: boolean;
   reasoning?: boolean;
+  refusal?: boolean;
+  /** Azure content filter results, Perplexity citations and unknown fields. */
+  extras?: boolean;
+  flavor?: MockFlavorName;
+  spacedJson?: boolean;
 }
 
 const DIRECTIVE = /\[\[mock:([^\]]*)\]\]/g;
 const ERROR_BODIES = new Set<string>(["openai", "message", "string", "text", "empty", "echo_key"]);
+const FLAVORS = new Set<string>(["openai", "deepseek", "compatible"]);
 
 /** Reads every `[[mock:key=value,flag,…]]` in a text; unknown keys are ignored (use `id=…` to tell directives apart). */
 export function parseDirectives(text: string): MockDirectives {
@@ -85,8 +96,23 @@ export function parseDirectives(text: string): MockDirectives {
         case "tool":
           directives.tool = true;
           break;
+        case "parallel_tools":
+          directives.parallelTools = true;
+          break;
         case "reasoning":
           directives.reasoning = true;
+          break;
+        case "refusal":
+          directives.refusal = true;
+          break;
+        case "extras":
+          directives.extras = true;
+          break;
+        case "spaced_json":
+          directives.spacedJson = true;
+          break;
+        case "flavor":
+          if (value !== undefined && FLAVORS.has(value)) directives.flavor = value as MockFlavorName;
           break;
       }
     }

@@ -6,18 +6,26 @@ export function errorBody(message: string, type: string, code: string | null) {
   return { error: { message, type, param: null, code } };
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  send(res, status, JSON.stringify(value), { ...headers, "content-type": "application/json" });
+/** A whole body as it left: what a test compares the gateway's answer with. */
+export interface SentBody {
+  status: number;
+  body: string;
 }
 
-export function send(res: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
-  if (res.destroyed) return;
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): SentBody | undefined {
+  return send(res, status, JSON.stringify(value), { ...headers, "content-type": "application/json" });
+}
+
+/** Sends the whole body; undefined when the client is already gone. */
+export function send(res: ServerResponse, status: number, text: string, headers: Record<string, string>): SentBody | undefined {
+  if (res.destroyed) return undefined;
   res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(text)) });
   res.end(text);
+  return { status, body: text };
 }
 
 /** Answers the error a `status=` directive asks for, with its Retry-After headers and body shape. */
-export function sendStatusError(res: ServerResponse, directives: MockDirectives, token: string): void {
+export function sendStatusError(res: ServerResponse, directives: MockDirectives, token: string): SentBody | undefined {
   const status = directives.status ?? 500;
   const headers: Record<string, string> = {};
   if (directives.retryAfter !== undefined) headers["retry-after"] = directives.retryAfter;

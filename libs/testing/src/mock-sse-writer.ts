@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { seededRandom } from "./mock-answers.js";
+import { seededRandom } from "./mock-text.js";
 
 export interface StreamPlan {
   /** JSON text of each chunk, in order ([DONE] is added here). */
@@ -13,6 +13,8 @@ export interface StreamPlan {
   dropAfter?: number;
   errorAfter?: number;
   errorEvent: string;
+  /** Receives each `data:` payload as it is written (not `[DONE]`): the record of what was sent. */
+  sent?: string[];
 }
 
 export interface StreamControl {
@@ -57,6 +59,7 @@ export async function writeSseStream(res: ServerResponse, plan: StreamPlan, cont
     const roll = random();
     const decoration = roll < 0.15 ? ": keep-alive\n\n" : roll < 0.3 ? "\n" : "";
     send(`${decoration}data: ${plan.events[i]}\n\n`);
+    plan.sent?.push(plan.events[i]);
     if (plan.chunkDelayMs > 0) {
       flush();
       await control.sleep(plan.chunkDelayMs);
@@ -67,6 +70,7 @@ export async function writeSseStream(res: ServerResponse, plan: StreamPlan, cont
   if (control.closed()) return;
   if (plan.errorAfter === stopAt) {
     send(`data: ${plan.errorEvent}\n\n`);
+    plan.sent?.push(plan.errorEvent);
     flush();
     res.end();
   } else if (plan.keepaliveAfter === stopAt) {

@@ -6,7 +6,30 @@
  * Answers are derived from the request only: the text is `"Echo: " + last user message text`
  * (directives included), `id`, `created` and the stream's boundaries come from a hash of the
  * request without `stream`/`stream_options`, so a JSON call and the assembled stream of the
- * same request are equal. Usage counts words.
+ * same request are equal, as with real providers only nearly: OpenAI's JSON has `annotations: []`
+ * its stream never sends, and with `extras` the filter results differ as Azure's do.
+ * Usage counts words.
+ *
+ * The shape follows the provider of the model name, so pass-through is tested against real shapes:
+ *   gpt-*, o1*, o3*, o4*, chatgpt-*   OpenAI: message `refusal: null` and `annotations: []`,
+ *                         `service_tier`, `system_fingerprint`, usage with `prompt_tokens_details`
+ *                         and `completion_tokens_details`; first delta `{role, content: "", refusal: null}`
+ *   deepseek-*            DeepSeek: no `refusal`/`annotations`; usage with `prompt_tokens_details`,
+ *                         `prompt_cache_hit_tokens`, `prompt_cache_miss_tokens` (and with reasoning
+ *                         `completion_tokens_details.reasoning_tokens`); `deepseek-reasoner` reasons
+ *   anything else         the bare OpenAI-compatible answer (`mock-model`): no details, no tier
+ * Streams follow OpenAI: with `stream_options.include_usage: true` every chunk carries `"usage": null`
+ * and a last chunk `"choices": []` carries the usage; without it, no usage field and no usage chunk.
+ * The request also shapes the answer, as it would a real model's:
+ *   n: k                  k choices (`(2) Echo: …` from the second on); streamed one choice per
+ *                         chunk, interleaved
+ *   logprobs: true        `choices[].logprobs.content`: one entry per streamed piece (token, logprob,
+ *                         bytes, `top_logprobs` with `top_logprobs: k` entries); per chunk in streams
+ *   response_format       `json_schema`: content is JSON valid against the schema (mock-json-schema.ts);
+ *                         `json_object`: `{"echo": last user text}`
+ *
+ * Every call's answer is recorded as sent (`MockCall.answer`): the JSON body text, or the SSE
+ * `data:` payloads in order (`[DONE]` left out), so a test can compare the gateway's output with it.
  *
  * Behaviour is steered from the last user message, since tests reach the mock through
  * gateway processes. Directives are `[[mock:key=value,flag,…]]`; several may appear:
@@ -28,14 +51,28 @@
  *   chunk_delay=MS        pause between streamed chunks
  *   words=N               answer N lorem-style words instead of the echo
  *   tool                  with `tools` in the request: call the first tool with {"city":"Paris"}
- *   reasoning             add DeepSeek-reasoner style `reasoning_content`
+ *   parallel_tools        with `tools` in the request: call every tool in one answer (a single tool
+ *                         twice), arguments generated from its `parameters` schema; streamed as
+ *                         OpenAI does: per call an `index`, id and name in its first delta, then
+ *                         the arguments in pieces
+ *   reasoning             DeepSeek-reasoner style `reasoning_content` (and the DeepSeek flavour)
+ *   refusal               `message.refusal` text and `content: null`; streamed as `delta.refusal` pieces
+ *   extras                what providers add to OpenAI's shape: Azure's `prompt_filter_results`
+ *                         (top level) and per-choice `content_filter_results`, keys sorted as Azure
+ *                         sorts them; Perplexity's top-level `citations`; unknown fields
+ *                         `x_provider_trace` (top level) and `x_choice_trace` (per choice). Streams
+ *                         start with Azure's chunk `{"choices":[],"created":0,"id":"","model":"",
+ *                         "object":"","prompt_filter_results":[…]}`
+ *   flavor=NAME           answer as openai | deepseek | compatible whatever the model name
+ *   spaced_json           write streamed chunks with Python's default JSON separators (`, ` and
+ *                         `: `), as servers built on Python's json module do
  * Model `mock-error-400` answers 400 with an `invalid_request_error` naming `messages`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildAnswer, lastUserText, type MockRequest } from "./mock-answers.js";
 import { parseDirectives, type MockDirectives } from "./mock-directives.js";
-import { errorBody, parseJson, readBody, sendJson, sendStatusError } from "./mock-http.js";
+import { errorBody, parseJson, readBody, sendJson, sendStatusError, type SentBody } from "./mock-http.js";
 import { writeSseStream, type StreamControl } from "./mock-sse-writer.js";
 
 export interface MockCall {
@@ -48,7 +85,15 @@ export interface MockCall {
   startedAt: number;
   /** The client's port: the same port on two calls means a reused keep-alive connection. */
   remotePort: number | undefined;
+  /** What the mock answered, as sent; undefined until it answers (and for `hang`). */
+  answer?: MockAnswerSent;
 }
+
+/**
+ * An answer exactly as it left: a whole body (JSON or error; half of it for `hang_after`/`drop_after`),
+ * or the `data:` payloads of a stream in order, without `[DONE]`, filled in as they are written.
+ */
+export type MockAnswerSent = { type: "json"; status: number; body: string } | { type: "sse"; status: number; events: string[] };
 
 export interface MockUpstreamOptions {
   port?: number;
@@ -74,6 +119,14 @@ export interface MockUpstream {
 }
 
 type Exchange = StreamControl;
+
+/** One completion call being answered: the caller's token, its exchange, and where the answer is recorded. */
+interface Answering {
+  token: string;
+  exchange: Exchange;
+  call: MockCall;
+  answered: (sent: SentBody | undefined) => void;
+}
 
 export const MOCK_MODELS = ["mock-model", "deepseek-chat", "deepseek-reasoner", "gpt-4o-mini"];
 const MOCK_BAD_REQUEST = {
@@ -129,48 +182,54 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     const raw = await readBody(req);
     const path = (req.url ?? "/").split("?")[0];
     const body = parseJson(raw);
+    const recorded = body.ok ? body.value : raw || undefined;
+    const call: MockCall = { method: req.method ?? "GET", path, body: recorded, headers: req.headers, startedAt: Date.now(), remotePort: req.socket.remotePort };
     callCount++;
-    if (recordCalls) {
-      const recorded = body.ok ? body.value : raw || undefined;
-      calls.push({ method: req.method ?? "GET", path, body: recorded, headers: req.headers, startedAt: Date.now(), remotePort: req.socket.remotePort });
-    }
+    if (recordCalls) calls.push(call);
     notify();
+    const answered = (sent: SentBody | undefined) => {
+      if (sent) call.answer = { type: "json", ...sent };
+    };
 
     const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "")?.[1];
-    if (!token) return sendJson(res, 401, errorBody("mock: missing bearer token", "invalid_request_error", "invalid_api_key"));
+    if (!token) return answered(sendJson(res, 401, errorBody("mock: missing bearer token", "invalid_request_error", "invalid_api_key")));
     if (req.method === "GET" && path === "/v1/models") {
       const data = MOCK_MODELS.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "mock" }));
-      return sendJson(res, 200, { object: "list", data });
+      return answered(sendJson(res, 200, { object: "list", data }));
     }
     if (req.method !== "POST" || path !== "/v1/chat/completions") {
-      return sendJson(res, 404, errorBody(`mock: no route ${req.method} ${path}`, "invalid_request_error", "not_found"));
+      return answered(sendJson(res, 404, errorBody(`mock: no route ${req.method} ${path}`, "invalid_request_error", "not_found")));
     }
-    if (!body.ok) return sendJson(res, 400, errorBody("mock: the body is not valid JSON", "invalid_request_error", null));
+    if (!body.ok) return answered(sendJson(res, 400, errorBody("mock: the body is not valid JSON", "invalid_request_error", null)));
     const request = body.value as MockRequest;
     if (typeof request?.model !== "string" || !Array.isArray(request.messages)) {
-      return sendJson(res, 400, errorBody("mock: model and messages are required", "invalid_request_error", null));
+      return answered(sendJson(res, 400, errorBody("mock: model and messages are required", "invalid_request_error", null)));
     }
-    if (request.model === "mock-error-400") return sendJson(res, 400, MOCK_BAD_REQUEST);
-    return answerCompletion(res, request, token, exchange);
+    if (request.model === "mock-error-400") return answered(sendJson(res, 400, MOCK_BAD_REQUEST));
+    return answerCompletion(res, request, { token, exchange, call, answered });
   }
 
-  async function answerCompletion(res: ServerResponse, request: MockRequest, token: string, exchange: Exchange) {
+  async function answerCompletion(res: ServerResponse, request: MockRequest, { token, exchange, call, answered }: Answering) {
     const directives = parseDirectives(lastUserText(request.messages));
     const wait = (options.latencyMs ?? 0) + (directives.delay ?? 0);
     if (wait > 0) await exchange.sleep(wait);
     if (exchange.closed()) return;
     if (directives.hang) return exchange.hang();
-    if (directives.status !== undefined && shouldFail(directives)) return sendStatusError(res, directives, token);
+    if (directives.status !== undefined && shouldFail(directives)) return answered(sendStatusError(res, directives, token));
 
     const answer = buildAnswer(request, directives);
     if (request.stream !== true) {
-      if (directives.hangAfter === undefined && directives.dropAfter === undefined) return sendJson(res, 200, answer.completion);
+      if (directives.hangAfter === undefined && directives.dropAfter === undefined) return answered(sendJson(res, 200, answer.completion));
       const text = JSON.stringify(answer.completion);
+      const half = text.slice(0, Math.floor(text.length / 2));
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-      res.write(text.slice(0, Math.floor(text.length / 2)));
+      res.write(half);
+      answered({ status: 200, body: half });
       return directives.hangAfter !== undefined ? exchange.hang() : exchange.drop();
     }
     const includeUsage = (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const sent: string[] = [];
+    call.answer = { type: "sse", status: 200, events: sent };
     const plan = {
       events: answer.streamEvents(includeUsage),
       seed: answer.seed,
@@ -180,6 +239,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       dropAfter: directives.dropAfter,
       errorAfter: directives.streamErrorAfter,
       errorEvent: JSON.stringify(errorBody("mock stream error", "server_error", "mock_stream_error")),
+      sent,
     };
     await writeSseStream(res, plan, exchange);
   }
