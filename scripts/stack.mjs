@@ -34,6 +34,13 @@ export function build() {
   }
 }
 
+/** The URL as a log line may show it: its password replaced by `***`. */
+export function maskPassword(url) {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
+}
+
 /** Does something answer PING like Redis at this URL? */
 export function redisAnswers(url, timeoutMs = 1000) {
   const { hostname, port } = new URL(url);
@@ -63,7 +70,7 @@ export async function ensureRedis(url) {
   const { hostname, port } = new URL(url);
   const local = ["127.0.0.1", "localhost", "::1", "[::1]"].includes(hostname);
   if (!local || !onPath("redis-server")) {
-    say(`no Redis answers at ${url}: start one with \`docker compose up -d redis\` (or install redis-server) and try again`);
+    say(`no Redis answers at ${maskPassword(url)}: start one with \`docker compose up -d redis\` (or install redis-server) and try again`);
     process.exit(1);
   }
   const dir = mkdtempSync(join(tmpdir(), "llmgw-redis-"));
@@ -75,7 +82,7 @@ export async function ensureRedis(url) {
     child.kill();
     process.exit(1);
   }
-  say(`no Redis answered at ${url}: started a private redis-server (pid ${child.pid}, data in ${dir}, nothing persisted); it stops with this process`);
+  say(`no Redis answered at ${maskPassword(url)}: started a private redis-server (pid ${child.pid}, data in ${dir}, nothing persisted); it stops with this process`);
   return child;
 }
 

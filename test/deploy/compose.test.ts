@@ -44,6 +44,12 @@ describe("docker-compose.yml", () => {
     expect(command("worker")).toBe("node apps/worker/dist/main.js");
     expect(worker.environment.REDIS_URL).toBe("redis://redis:6379");
   });
+
+  it("lets the worker's /metrics be scraped inside the network (it binds to loopback by default) without publishing it", () => {
+    const worker = compose.services.worker;
+    expect(worker.environment.WORKER_METRICS_HOST).toBe("0.0.0.0");
+    expect(worker.ports).toBeUndefined();
+  });
 });
 
 describe("Dockerfile", () => {

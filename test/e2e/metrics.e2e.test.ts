@@ -55,7 +55,8 @@ describe("metrics of a running stack", () => {
 
     const text = await scrape(workerMetricsUrl);
     const chat = { provider: "deepseek", model: "deepseek-chat" };
-    const refused = { provider: "deepseek", model: "mock-error-400" };
+    // `deepseek/mock-error-400` reaches DeepSeek but no configuration lists it: model="other".
+    const refused = { provider: "deepseek", model: "other" };
     expect(valueOf(text, "llmgw_worker_jobs_total", { ...chat, outcome: "succeeded" })).toBe(3);
     expect(valueOf(text, "llmgw_worker_jobs_total", { ...chat, outcome: "retried" })).toBe(1);
     expect(valueOf(text, "llmgw_worker_jobs_total", { ...refused, outcome: "failed" })).toBe(1);

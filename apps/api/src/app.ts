@@ -1,7 +1,9 @@
 import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { ApiContext } from "./context.js";
+import { createAdminGuard } from "./plugins/admin-auth.js";
 import { clientAuthHook, decorateClientAuth } from "./plugins/client-auth.js";
+import { answerClientError } from "./plugins/client-errors.js";
 import { errorHandlerPlugin } from "./plugins/error-handler.js";
 import { jsonBodyParser } from "./plugins/json-body.js";
 import { observeRequests } from "./plugins/metrics.js";
@@ -18,10 +20,25 @@ import { webSocketRoutes } from "./routes/ws/index.js";
 
 /** The Fastify app: plugins, then routes, in one visible order. Tests drive it with `inject`. */
 export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
+  const { config } = context;
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
     genReqId: requestIdFor,
-    bodyLimit: context.config.maxBodyBytes,
+    bodyLimit: config.maxBodyBytes,
+    // Slow clients: these bound receiving a request (headers, then all of it) and idle connections.
+    // None bounds an answer: a long synchronous wait or SSE stream runs after the request is received.
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      // How often Node looks for requests past those limits (its default, 30 s, would add as much).
+      connectionsCheckingInterval: 1000,
+    },
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    clientErrorHandler: answerClientError,
+    // Fastify takes a hop count too, but its types do not: as a function, "the nearest N proxies".
+    trustProxy: typeof config.trustProxy === "number" ? trustNearestHops(config.trustProxy) : config.trustProxy,
     // One line per request from our onResponse hook instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Validate exactly what was sent: no coercion, no defaults, nothing removed.
@@ -45,7 +62,7 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
   observeRequests(app, context.metrics);
   // Before any route: it turns `websocket: true` routes into upgrade handlers. On close the hub says goodbye (1001).
   await app.register(websocket, {
-    options: { maxPayload: context.config.maxBodyBytes },
+    options: { maxPayload: config.maxBodyBytes },
     preClose: (done) => {
       context.wsHub.close();
       done();
@@ -53,15 +70,19 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, context);
-  await app.register(metricsRoutes, context.metrics);
-  await app.register(queueDashboard, { queues: [context.queue, context.webhookQueue], adminToken: context.config.adminToken });
-  await app.register(adminRoutes, context);
+  await app.register(metricsRoutes, { metrics: context.metrics, token: config.metricsToken });
+  // One admin check for the admin API and the dashboard, so failed logins count together per address.
+  const adminGuard = createAdminGuard(config.adminToken, context.adminLoginThrottle);
+  await app.register(queueDashboard, { queues: [context.queue, context.webhookQueue], adminToken: config.adminToken, guard: adminGuard });
+  await app.register(adminRoutes, { context, guard: adminGuard });
 
   // Client routes exist under /v1 (OpenAI SDK convention) and /api/v1 (the original service's paths).
   for (const prefix of ["/v1", "/api/v1"]) {
     await app.register(
       async (scope) => {
-        scope.addHook("preHandler", clientAuthHook(context.authenticator));
+        // Authentication on the headers alone, before the body is read; limits after it (they
+        // need the principal, and a route's whileLimiting may read the body).
+        scope.addHook("onRequest", clientAuthHook(context.authenticator));
         if (context.rateLimit) scope.addHook("preHandler", context.rateLimit);
         await scope.register(chatCompletionRoutes, context);
         await scope.register(modelRoutes, context);
@@ -73,4 +94,9 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
     await app.register(async (scope) => scope.register(webSocketRoutes, context), { prefix });
   }
   return app;
+}
+
+/** Trusts the `hops` proxies nearest to the server, as Fastify does for a numeric `trustProxy`. */
+function trustNearestHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
 }

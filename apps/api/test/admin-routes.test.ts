@@ -7,6 +7,7 @@ import { hashApiKey } from "@llmgw/store";
 import { buildApp } from "../src/app.js";
 import { startTestApi, type TestApi } from "./support/test-api.js";
 import type { ApiContext } from "../src/context.js";
+import type { DatabaseAuthenticator } from "../src/services/database-authenticator.js";
 
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const opened: TestApi[] = [];
@@ -67,7 +68,12 @@ describe("admin authentication", () => {
     "Incorrect or missing admin token. Send it as 'Authorization: Bearer ADMIN_TOKEN'.",
   );
 
+  // Each test calls from an address of its own: failed logins are throttled per address (10 a minute).
+  let addresses = 0;
+  const freshAddress = () => `10.0.${Math.floor(++addresses / 250)}.${addresses % 250}`;
+
   it.each(routes)("$method $url answers 401 invalid_admin_token without the token", async (route) => {
+    const remoteAddress = freshAddress();
     for (const headers of [
       {},
       { authorization: `Bearer ${ADMIN_TOKEN}x` },
@@ -76,7 +82,7 @@ describe("admin authentication", () => {
       { authorization: ADMIN_TOKEN },
       { "x-api-key": ADMIN_TOKEN },
     ]) {
-      const response = await app.inject({ ...route, headers });
+      const response = await app.inject({ ...route, headers, remoteAddress });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toEqual(unauthorized);
       expect(response.headers["x-request-id"]).toMatch(/^req_/);
@@ -84,7 +90,7 @@ describe("admin authentication", () => {
   });
 
   it("checks the token before the body, so an anonymous caller learns nothing of the schema", async () => {
-    const response = await app.inject({ method: "POST", url: "/api/v1/admin/users", payload: { nope: 1 } });
+    const response = await app.inject({ method: "POST", url: "/api/v1/admin/users", payload: { nope: 1 }, remoteAddress: freshAddress() });
     expect(response.statusCode).toBe(401);
     expect(response.json()).toEqual(unauthorized);
   });
@@ -95,6 +101,7 @@ describe("admin authentication", () => {
       method: "GET",
       url: "/api/v1/admin/users",
       headers: { authorization: `Bearer ${created.key.api_key}` },
+      remoteAddress: freshAddress(),
     });
     expect(response.statusCode).toBe(401);
   });
@@ -322,6 +329,8 @@ describe("admin API keys", () => {
 
     const active = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys", headers: admin });
     expect(active.json().data.map((key: { id: number }) => key.id)).not.toContain(created.id);
+    // last_used_at is stamped off the request path, every few seconds: stamp now rather than wait.
+    (context.authenticator as DatabaseAuthenticator).flushLastUsed();
     const all = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys?include_revoked=true", headers: admin });
     const revoked = all.json().data.find((key: { id: number }) => key.id === created.id);
     expect(revoked.revoked_at).toEqual(expect.any(Number));

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { GatewayError } from "@llmgw/errors";
 import {
   createApiKeyRepository,
@@ -9,18 +10,21 @@ import {
   type ApiKeyRepository,
   type Database,
 } from "@llmgw/store";
-import { createStaticAuthenticator } from "../src/services/client-auth.js";
-import { createDatabaseAuthenticator } from "../src/services/database-authenticator.js";
+import { createStaticAuthenticator, staticKeyId } from "../src/services/client-auth.js";
+import { createDatabaseAuthenticator, type DatabaseAuthenticator } from "../src/services/database-authenticator.js";
 
 const defaults = { perMinute: 60, perHour: 1000 };
 const opened: Database[] = [];
+const started: DatabaseAuthenticator[] = [];
 
 afterEach(() => {
+  // Authenticators first: closing one flushes last_used_at into its database.
+  for (const auth of started.splice(0)) auth.close?.();
   for (const db of opened.splice(0)) if (db.open) db.close();
 });
 
-/** One clock (ms) for the authenticator and, in seconds, for the store; and a count of SQLite lookups. */
-function setup(options: { cacheTtlMs?: number; maxEntries?: number } = {}) {
+/** One clock (ms) for the authenticator and, in seconds, for the store; and a record of SQLite lookups and writes. */
+function setup(options: { cacheTtlMs?: number; maxEntries?: number; maxMisses?: number; lastUsedFlushMs?: number } = {}) {
   const clock = { ms: 1_800_000_000_000 };
   const db = openDatabase(":memory:");
   opened.push(db);
@@ -28,15 +32,20 @@ function setup(options: { cacheTtlMs?: number; maxEntries?: number } = {}) {
   const keys = createApiKeyRepository(db, { now: storeNow });
   const user = createUserRepository(db, { now: storeNow }).create({ username: "alice", email: "a@example.com" });
   const lookups: string[] = [];
+  const stamps: number[][] = [];
   const counted: Pick<ApiKeyRepository, "findActiveByHash" | "markUsed"> = {
     findActiveByHash(hash) {
       lookups.push(hash);
       return keys.findActiveByHash(hash);
     },
-    markUsed: keys.markUsed,
+    markUsed(ids) {
+      stamps.push([...ids]);
+      keys.markUsed(ids);
+    },
   };
   const auth = createDatabaseAuthenticator({ keys: counted, defaults, now: () => clock.ms, ...options });
-  return { db, clock, keys, user, auth, lookups };
+  started.push(auth);
+  return { db, clock, keys, user, auth, lookups, stamps };
 }
 
 describe("database authenticator", () => {
@@ -72,7 +81,7 @@ describe("database authenticator", () => {
     expect(await auth.authenticate(` ${created.api_key}`)).toBeNull();
   });
 
-  it("reads SQLite once per TTL for a hot key, found or not, and stamps last_used_at on each read", async () => {
+  it("reads SQLite once per TTL for a hot key, found or not", async () => {
     const { keys, user, auth, lookups, clock } = setup({ cacheTtlMs: 5000 });
     const created = keys.create({ user_id: user.id, key_name: "dev" });
     for (let i = 0; i < 20; i++) {
@@ -80,7 +89,6 @@ describe("database authenticator", () => {
       expect(await auth.authenticate("gw-bad-key-bad-key-bad-key-bad-key")).toBeNull();
     }
     expect(lookups).toEqual([hashApiKey(created.api_key), hashApiKey("gw-bad-key-bad-key-bad-key-bad-key")]);
-    expect(keys.get(created.id)?.last_used_at).toBe(clock.ms / 1000);
 
     clock.ms += 4999;
     await auth.authenticate(created.api_key);
@@ -88,7 +96,61 @@ describe("database authenticator", () => {
     clock.ms += 1;
     await auth.authenticate(created.api_key);
     expect(lookups).toHaveLength(3);
-    expect(keys.get(created.id)?.last_used_at).toBe(clock.ms / 1000);
+  });
+
+  it("keeps a valid key cached through a spray of 20,000 random keys: misses never evict it", async () => {
+    const { keys, user, auth, lookups } = setup({ cacheTtlMs: 60_000 });
+    const created = keys.create({ user_id: user.id, key_name: "real" });
+    expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
+    expect(lookups).toHaveLength(1);
+
+    for (let i = 0; i < 20_000; i++) expect(await auth.authenticate(`gw-spray-${randomBytes(18).toString("base64url")}`)).toBeNull();
+    // Every random key cost one read (nothing can avoid that), and nothing more.
+    expect(lookups).toHaveLength(20_001);
+
+    // The valid key is still served from memory: no read at all.
+    for (let i = 0; i < 100; i++) expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
+    expect(lookups).toHaveLength(20_001);
+  });
+
+  it("remembers a repeated bad key, in a bounded cache of misses of its own", async () => {
+    const { auth, lookups } = setup({ cacheTtlMs: 60_000, maxMisses: 2 });
+    const [x, y, z] = ["x", "y", "z"].map((name) => `gw-miss-${name}-${"0".repeat(24)}`);
+    for (const key of [x, x, x, y, y]) expect(await auth.authenticate(key)).toBeNull();
+    expect(lookups.map((hash) => [x, y].find((key) => hashApiKey(key) === hash))).toEqual([x, y]);
+    await auth.authenticate(z); // pushes out x, the oldest miss
+    await auth.authenticate(x);
+    expect(lookups).toHaveLength(4);
+  });
+
+  it("stamps last_used_at off the request path: gathered, then written in one transaction per flush", async () => {
+    const { keys, user, auth, stamps, clock } = setup({ cacheTtlMs: 1000 });
+    const [a, b] = ["a", "b"].map((name) => keys.create({ user_id: user.id, key_name: name }));
+    for (let i = 0; i < 50; i++) {
+      await auth.authenticate(a.api_key);
+      await auth.authenticate(b.api_key);
+      clock.ms += 100; // past the TTL several times: lookups happen, writes still do not
+    }
+    await auth.authenticate("gw-not-a-key-not-a-key-not-a-key-00");
+    expect(stamps).toEqual([]);
+    expect(keys.get(a.id)?.last_used_at).toBeNull();
+
+    auth.flushLastUsed();
+    expect(stamps).toEqual([[a.id, b.id]]);
+    expect([keys.get(a.id)?.last_used_at, keys.get(b.id)?.last_used_at]).toEqual([Math.floor(clock.ms / 1000), Math.floor(clock.ms / 1000)]);
+    // Nothing used since: nothing written.
+    auth.flushLastUsed();
+    expect(stamps).toHaveLength(1);
+  });
+
+  it("flushes last_used_at on its own timer and when closed", async () => {
+    const { keys, user, auth, stamps } = setup({ lastUsedFlushMs: 20 });
+    const created = keys.create({ user_id: user.id, key_name: "timer" });
+    await auth.authenticate(created.api_key);
+    await vi.waitFor(() => expect(stamps).toEqual([[created.id]]));
+    await auth.authenticate(created.api_key);
+    auth.close?.();
+    expect(stamps).toEqual([[created.id], [created.id]]);
   });
 
   it("keeps a key revoked elsewhere for at most the TTL, and drops it at once on revoke()", async () => {
@@ -157,7 +219,7 @@ describe("database authenticator", () => {
     const fromDatabase = await auth.authenticate(created.api_key);
     const fromList = await createStaticAuthenticator([created.api_key], defaults).authenticate(created.api_key);
     // The same secret, even: the rate-limit keys, job owners, cache scopes and usage rows stay apart.
-    expect([fromDatabase?.keyId, fromList?.keyId]).toEqual(["1", "static-1"]);
+    expect([fromDatabase?.keyId, fromList?.keyId]).toEqual(["1", staticKeyId(created.api_key)]);
     expect(fromDatabase?.keyId).toMatch(/^[0-9]+$/);
     expect(fromList?.keyId).not.toMatch(/^[0-9]+$/);
   });

@@ -12,6 +12,7 @@ import { createLogger } from "@llmgw/logger";
 import type { ChatCompletion } from "@llmgw/providers";
 import { buildApp } from "../src/app.js";
 import { createApiContext, type ApiContext } from "../src/context.js";
+import { staticKeyId } from "../src/services/client-auth.js";
 import { createApiMetrics } from "../src/services/metrics.js";
 
 const CLIENT_KEY = `gw-metrics${randomUUID().replace(/-/g, "")}`;
@@ -92,7 +93,7 @@ beforeAll(async () => {
   redis = new Redis(inject("redisUrl"));
   // The first static key's scope, as the chat route computes it.
   const cache = createResponseCache({ redis, prefix: PREFIX, ttlSeconds: 600 });
-  await cache.set(canonicalRequestKey(question, cacheScope({ userId: null, keyId: "static-1" })), cached);
+  await cache.set(canonicalRequestKey(question, cacheScope({ userId: null, keyId: staticKeyId(CLIENT_KEY) })), cached);
 });
 
 afterAll(async () => {
@@ -184,14 +185,14 @@ describe("GET /metrics", () => {
     expect(valueOf(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
 
     // No key of any kind, and no raw URL, in any line.
-    for (const secret of [CLIENT_KEY, OTHER_KEY, PROVIDER_KEY, ADMIN_TOKEN, jobId, "static-1", "no/such"]) expect(text).not.toContain(secret);
+    for (const secret of [CLIENT_KEY, OTHER_KEY, PROVIDER_KEY, ADMIN_TOKEN, jobId, staticKeyId(CLIENT_KEY), staticKeyId(OTHER_KEY), "no/such"]) expect(text).not.toContain(secret);
   });
 
   it("counts the tokens of usage the workers report once the usage drain records them", async () => {
     const entry = {
       jobId: `job_${randomUUID()}`,
       requestId: "req_metrics",
-      keyId: "static-1",
+      keyId: staticKeyId(CLIENT_KEY),
       userId: null,
       model: "deepseek-reasoner",
       provider: "deepseek",

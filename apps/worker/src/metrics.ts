@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CompletionJobData } from "@llmgw/jobs";
-import { ProviderError, type ChatCompletion } from "@llmgw/providers";
+import { OTHER_MODEL_LABEL, ProviderError, type ChatCompletion, type ModelLabeler } from "@llmgw/providers";
 
 /** What one try of one job reports; the processor calls these at the few points that matter. */
 export interface TryMetrics {
@@ -23,11 +23,22 @@ export interface JobMetrics {
 const UPSTREAM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const FIRST_TOKEN_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
+export interface WorkerMetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag); on by default. */
+  defaultMetrics?: boolean;
+  /**
+   * The `model` label of a (provider, upstream model) pair: createModelLabeler(registry.listModels())
+   * in a worker, so only configured models get series of their own. Without it every model is `other`.
+   */
+  modelLabel?: ModelLabeler;
+}
+
 /**
  * The worker process's Prometheus metrics, in a registry of its own, served on
- * WORKER_METRICS_PORT. Labels are providers, upstream models and outcomes: never a key.
+ * WORKER_METRICS_PORT. Labels are providers, configured upstream models (else `other`) and
+ * outcomes: never a key, never a name a client made up.
  */
-export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) {
+export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -77,10 +88,12 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     registers,
   });
 
+  const modelLabel = options.modelLabel ?? (() => OTHER_MODEL_LABEL);
+
   const jobMetrics: JobMetrics = {
     startTry(data) {
-      // The upstream's own model name: what the provider was actually asked for.
-      const labels = { provider: data.provider, model: data.request.model };
+      // The upstream's own model name (what the provider was actually asked for), when configured.
+      const labels = { provider: data.provider, model: modelLabel(data.provider, data.request.model) };
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
       let sawChunk = false;

@@ -1,3 +1,4 @@
+import { errorCatalogue } from "@llmgw/errors";
 import { ProviderError } from "@llmgw/providers";
 import type { JobFailure, JobMode } from "@llmgw/jobs";
 
@@ -34,8 +35,28 @@ export function backoffDelay(attemptsMade: number, error: unknown, random = Math
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/**
+ * Did the provider refuse the gateway's own credentials (its 401 or 403)? That is the operator's
+ * problem, never the client's: the client must not take it for a refusal of its own key.
+ */
+export function isProviderAuthError(error: unknown): error is ProviderError {
+  return error instanceof ProviderError && (error.status === 401 || error.status === 403);
+}
+
 /** What the job's waiters are told when it ends with this error. */
 export function failureOf(error: unknown, attempts: number): JobFailure {
+  if (isProviderAuthError(error)) {
+    // The upstream's own text is left out: it may quote (part of) the key it refused.
+    return {
+      status: errorCatalogue.provider_auth_error.status,
+      error: {
+        message: `The provider "${error.provider}" refused the gateway's credentials (HTTP ${error.status}). This is not about your API key: the gateway's operator has to fix its key for "${error.provider}".`,
+        type: errorCatalogue.provider_auth_error.type,
+        param: null,
+        code: "provider_auth_error",
+      },
+    };
+  }
   if (error instanceof ProviderError && error.status !== undefined && error.status < 500 && !error.retryable) {
     // Upstream 4xx pass through with their status and message (CONTRACT section 8).
     return {

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { SafeReason } from "./parsers.js";
 import { variables, type VariableSpec, type Variables } from "./variables.js";
 
 type ValueOf<S> = S extends VariableSpec<infer T> & { default: infer D } ? (D extends string ? T : T | undefined) : never;
@@ -29,13 +30,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       values[key] = spec.parse(raw);
     } catch (error) {
-      // A secret's value never reaches the message; the parsers only quote it for non-secrets.
-      const reason = spec.secret ? "is not valid" : (error as Error).message;
+      // A secret's value never reaches the message: only reasons that cannot quote it are shown.
+      const reason = spec.secret && !(error instanceof SafeReason) ? "is not valid" : (error as Error).message;
       throw new ConfigError(spec.name, reason);
     }
   }
   if (values.cacheRedisUrl === undefined) values.cacheRedisUrl = values.redisUrl;
+  checkTogether(values as Config);
   return Object.freeze(values) as Config;
+}
+
+/** Rules between variables, each reported like a bad value: one line naming the variable. */
+function checkTogether(config: Config): void {
+  // Node refuses a headers timeout longer than the request timeout it is part of.
+  if (config.requestTimeoutMs > 0 && config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError(
+      "HEADERS_TIMEOUT_MS",
+      `must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}), got ${config.headersTimeoutMs}`,
+    );
+  }
+  // A synchronous caller hears nothing until its answer comes: the idle cut must wait longer.
+  const longestSilence = Math.max(config.syncTimeoutMs, config.idleTimeoutMs);
+  if (config.connectionTimeoutMs !== 0 && config.connectionTimeoutMs <= longestSilence) {
+    throw new ConfigError(
+      "CONNECTION_TIMEOUT_MS",
+      `must be 0 or longer than SYNC_TIMEOUT_MS (${config.syncTimeoutMs}) and IDLE_TIMEOUT_MS (${config.idleTimeoutMs}), or waiting callers would be cut off, got ${config.connectionTimeoutMs}`,
+    );
+  }
 }
 
 /** Loads `.env` from the working directory into process.env when the file exists (real env wins). */
@@ -43,10 +64,34 @@ export function loadDotEnv(path = ".env"): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
-/** The values of every variable marked secret (keys, tokens), for the logger to mask. */
+/** The values of every variable marked secret (keys, tokens) and the Redis URLs' passwords, for the logger to mask. */
 export function secretValues(config: Config): string[] {
-  return (Object.entries(variables) as [keyof Config, VariableSpec<unknown>][])
+  const declared = (Object.entries(variables) as [keyof Config, VariableSpec<unknown>][])
     .filter(([, spec]) => spec.secret)
     .flatMap(([key]) => config[key] ?? [])
     .filter((value): value is string => typeof value === "string");
+  return [...declared, ...urlPasswords([config.redisUrl, config.cacheRedisUrl])];
+}
+
+/** A URL's password as written (percent-encoded) and as sent; a log line may hold either. */
+function urlPasswords(urls: string[]): string[] {
+  const found = new Set<string>();
+  for (const url of urls) {
+    const { password } = new URL(url);
+    if (password === "") continue;
+    found.add(password);
+    try {
+      found.add(decodeURIComponent(password));
+    } catch {
+      // Not valid percent-encoding: the raw form is what would be logged.
+    }
+  }
+  return [...found];
+}
+
+/** A URL as a log line may show it: its password replaced by `***`. */
+export function maskUrlPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
 }

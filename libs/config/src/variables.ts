@@ -2,7 +2,7 @@
  * The one table of configuration variables. README's configuration table and `.env.example`
  * are generated from it (`npm run docs:config`), and a test keeps them in sync.
  */
-import { parseBoolean, parseInteger, parseList, parseString, parseUrl, type Parser } from "./parsers.js";
+import { parseBoolean, parseInteger, parseList, parseSecret, parseString, parseTrustProxy, parseUrl, type Parser } from "./parsers.js";
 
 export interface VariableSpec<T> {
   name: string;
@@ -48,8 +48,8 @@ export const variables = {
   adminToken: variable({
     name: "ADMIN_TOKEN",
     default: undefined,
-    parse: parseString,
-    description: "bearer token for the admin API; unset = admin API answers 403",
+    parse: parseSecret(16),
+    description: "bearer token for the admin API and the queue dashboard, at least 16 characters; unset = admin API answers 403",
     secret: true,
   }),
   useDatabaseAuth: variable({
@@ -166,9 +166,11 @@ export const variables = {
   }),
   workerLockMs: variable({
     name: "WORKER_LOCK_MS",
-    default: "30000",
+    // 10 s, not BullMQ's 30 s: a killed worker's jobs resume within 12.5 s instead of 60-90 s, while a
+    // lock renewed every 2.5-5 s still survives an event loop blocked for 5 s (see completion-worker.ts).
+    default: "10000",
     parse: parseInteger(1000, 600_000),
-    description: "a worker's lock on a running job; a killed worker's jobs go to another worker after about this long",
+    description: "a worker's lock on a running job, renewed every quarter to half of it; a killed worker's jobs go to another worker within about 1.25 times this (stalled jobs are looked for every eighth of it)",
   }),
   jobRetentionSeconds: variable({
     name: "JOB_RETENTION_SECONDS",
@@ -206,6 +208,50 @@ export const variables = {
     default: "9464",
     parse: parseInteger(0, 65535),
     description: "the worker's own `/metrics` port (0 = any free port)",
+  }),
+  workerMetricsHost: variable({
+    name: "WORKER_METRICS_HOST",
+    default: "127.0.0.1",
+    parse: parseString,
+    description: "the worker's `/metrics` listen address (`0.0.0.0` lets other hosts scrape it)",
+  }),
+  metricsToken: variable({
+    name: "METRICS_TOKEN",
+    default: undefined,
+    parse: parseSecret(16),
+    description: "when set (at least 16 characters), `/metrics` of the API and the workers needs `Authorization: Bearer METRICS_TOKEN`",
+    secret: true,
+  }),
+  trustProxy: variable({
+    name: "TRUST_PROXY",
+    default: "false",
+    parse: parseTrustProxy,
+    description:
+      "trust `X-Forwarded-For`/`-Proto` from these proxies: `true`, a hop count, or comma-separated addresses/CIDRs (Fastify's `trustProxy`)",
+  }),
+  requestTimeoutMs: variable({
+    name: "REQUEST_TIMEOUT_MS",
+    default: "30000",
+    parse: parseInteger(0, 3_600_000),
+    description: "time to receive a whole request, headers and body (408 after; 0 = no limit); answers and streams are not bounded by it",
+  }),
+  headersTimeoutMs: variable({
+    name: "HEADERS_TIMEOUT_MS",
+    default: "10000",
+    parse: parseInteger(1, 3_600_000),
+    description: "time to receive a request's headers (408 after); at most `REQUEST_TIMEOUT_MS`",
+  }),
+  keepAliveTimeoutMs: variable({
+    name: "KEEP_ALIVE_TIMEOUT_MS",
+    default: "72000",
+    parse: parseInteger(1, 3_600_000),
+    description: "how long an idle keep-alive connection stays open (longer than a load balancer's idle timeout, often 60 s)",
+  }),
+  connectionTimeoutMs: variable({
+    name: "CONNECTION_TIMEOUT_MS",
+    default: "600000",
+    parse: parseInteger(0, 86_400_000),
+    description: "a connection with no bytes either way for this long is closed (0 = never); longer than `SYNC_TIMEOUT_MS` and `IDLE_TIMEOUT_MS`",
   }),
   logLevel: variable({
     name: "LOG_LEVEL",

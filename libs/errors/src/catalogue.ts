@@ -15,6 +15,11 @@ export const errorCatalogue = {
     type: "authentication_error",
     message: "Incorrect or missing admin token. Send it as 'Authorization: Bearer ADMIN_TOKEN'.",
   },
+  invalid_metrics_token: {
+    status: 401,
+    type: "authentication_error",
+    message: "Incorrect or missing metrics token. Send it as 'Authorization: Bearer METRICS_TOKEN'.",
+  },
   admin_disabled: {
     status: 403,
     type: "permission_error",
@@ -25,6 +30,11 @@ export const errorCatalogue = {
   job_not_found: { status: 404, type: "invalid_request_error", message: "No job with this id." },
   not_found: { status: 404, type: "invalid_request_error", message: "Not found." },
   route_not_found: { status: 404, type: "invalid_request_error", message: "Unknown route." },
+  request_timeout: {
+    status: 408,
+    type: "invalid_request_error",
+    message: "The request was not received in time (HEADERS_TIMEOUT_MS for its headers, REQUEST_TIMEOUT_MS for all of it).",
+  },
   job_already_ended: { status: 409, type: "invalid_request_error", message: "The job has already ended." },
   already_exists: { status: 409, type: "invalid_request_error", message: "It already exists." },
   job_cancelled: { status: 409, type: "invalid_request_error", message: "The job was cancelled." },
@@ -40,8 +50,20 @@ export const errorCatalogue = {
     message: "This Idempotency-Key was already used with a different request body.",
   },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error", message: "Rate limit reached for this API key." },
+  too_many_admin_failures: {
+    status: 429,
+    type: "rate_limit_error",
+    message: "Too many failed admin logins from this address.",
+  },
+  headers_too_large: { status: 431, type: "invalid_request_error", message: "The request's headers are too large." },
   internal_error: { status: 500, type: "server_error", message: "The gateway failed to handle the request." },
   upstream_error: { status: 502, type: "upstream_error", message: "The provider failed after retries." },
+  // A provider's 401/403 to the gateway's own key: not the client's fault, so never the client's 401/403.
+  provider_auth_error: {
+    status: 502,
+    type: "upstream_error",
+    message: "The provider refused the gateway's credentials; the gateway's operator has to fix its provider key.",
+  },
   service_unavailable: {
     status: 503,
     type: "server_error",

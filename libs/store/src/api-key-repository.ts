@@ -61,8 +61,8 @@ export interface ApiKeyRepository {
   get(id: number): ApiKeyRecord | null;
   /** Revokes a key; false when there is no such key or it was already revoked. */
   revoke(id: number): boolean;
-  /** Stamps `last_used_at` with the current time. */
-  markUsed(id: number): void;
+  /** Stamps `last_used_at` of these keys with the current time, in one transaction. */
+  markUsed(ids: readonly number[]): void;
 }
 
 interface ApiKeyRow extends Omit<ApiKeyRecord, "models"> {
@@ -146,8 +146,9 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
       return row ? toRecord(row) : null;
     },
     revoke: (id) => revokeOne.run(now(), id).changes === 1,
-    markUsed(id) {
-      touch.run(now(), id);
-    },
+    markUsed: db.transaction((ids: readonly number[]) => {
+      const at = now();
+      for (const id of ids) touch.run(at, id);
+    }),
   };
 }

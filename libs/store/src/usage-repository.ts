@@ -9,7 +9,7 @@ export type UsageKind = "sync" | "stream" | "job" | "ws" | "cache";
  * stream), so an entry read from the stream is recorded as it is. A given `jobId` is recorded once.
  */
 export interface UsageEntry {
-  /** The principal's key id: `String(id)` of a database key, `static-N` for an API_KEYS key. */
+  /** The principal's key id: `String(id)` of a database key, `static-` and 16 hex digits for an API_KEYS key. */
   keyId: string;
   /** `String(id)` of the key's user; null for static keys. */
   userId: string | null;
@@ -47,7 +47,7 @@ export interface UsageStats {
   per_model: ({ model: string } & TokenCounts)[];
   /**
    * The `perKeyLimit` keys with most requests, most first. A database key shows its integer id and its
-   * user's; a key not in the database (static `API_KEYS`) its text id (`static-1`) with null name and user.
+   * user's; a key not in the database (static `API_KEYS`) its text id (`static-…`) with null name and user.
    */
   per_key: ({ key_id: number | string; key_name: string | null; user_id: number | null } & TokenCounts)[];
 }

@@ -194,7 +194,7 @@ describe("api keys", () => {
     const { db, users, keys } = setup(path);
     const user = users.create({ username: "alice", email: "a@example.com" });
     const created = Array.from({ length: 5 }, (_, index) => keys.create({ user_id: user.id, key_name: `k${index}` }));
-    keys.markUsed(created[0].id);
+    keys.markUsed([created[0].id]);
     const walBytes = readFileSync(`${path}-wal`);
     expect(walBytes.length).toBeGreaterThan(0);
     // The hash must be there (proves the search reads the right bytes); the key and its secret part must not.
@@ -261,7 +261,7 @@ describe("api keys", () => {
     const user = users.create({ username: "alice", email: "a@example.com" });
     const created = keys.create({ user_id: user.id, key_name: "dev" });
     clock.now += 30;
-    keys.markUsed(created.id);
+    keys.markUsed([created.id]);
     expect(keys.get(created.id)?.last_used_at).toBe(clock.now);
   });
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import type { ClientAuthenticator, Principal } from "../services/client-auth.js";
 
@@ -20,14 +20,25 @@ export function presentedApiKey(headers: FastifyRequest["headers"]): string | un
   return undefined;
 }
 
-/** Authenticates every route of the scope it is registered in; sets `request.principal`. */
+/**
+ * The onRequest hook of every client route: it runs on the headers alone, before the body is read,
+ * and sets `request.principal`. A caller without a valid key gets 401 at once; when its body is still
+ * on the way the connection closes with the answer, so not a byte more of it is read (Node would
+ * otherwise keep the socket to drain the body, however slowly it came).
+ */
 export function clientAuthHook(authenticator: ClientAuthenticator) {
-  return async function authenticate(request: FastifyRequest) {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     const apiKey = presentedApiKey(request.headers);
-    const principal = apiKey ? await authenticator.authenticate(apiKey) : null;
-    if (!principal) throw new GatewayError("invalid_api_key");
+    // A database outage (503) refuses the request as surely as a bad key: neither reads the body.
+    const principal = apiKey ? await authenticator.authenticate(apiKey).catch((error: unknown) => refuse(request, reply, error)) : null;
+    if (!principal) refuse(request, reply, new GatewayError("invalid_api_key"));
     request.principal = principal;
   };
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown): never {
+  if (!request.raw.complete) reply.header("connection", "close");
+  throw error;
 }
 
 export function decorateClientAuth(app: FastifyInstance) {

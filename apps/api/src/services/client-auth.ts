@@ -4,7 +4,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 export interface Principal {
   /**
    * The key's identity everywhere downstream (job owners, cache scopes, rate-limit and Redis keys,
-   * usage entries, revocations, metrics): `databaseKeyId(id)` or `staticKeyId(n)`, never equal.
+   * usage entries, revocations, metrics): `databaseKeyId(id)` or `staticKeyId(key)`, never equal.
    */
   keyId: string;
   /** `String(id)` of a database key's user; null for static keys. */
@@ -25,17 +25,27 @@ export interface ClientAuthenticator {
 /** A database key's identity: its integer id in decimal ("1"), digits only. */
 export const databaseKeyId = (id: number): string => String(id);
 
-/** A static `API_KEYS` key's identity: "static-" and its 1-based position, so never all digits like a database key's. */
-export const staticKeyId = (position: number): string => `static-${position}`;
+/** Separates the identity digest from every other use of a key's SHA-256 (the comparison, stored hashes). */
+const STATIC_ID_DOMAIN = "llmgw static API_KEYS identity v1\0";
+
+/**
+ * A static `API_KEYS` key's identity: "static-" and 16 hex digits of a SHA-256 of the key under
+ * a prefix of its own. It follows the key, not its place in the list, so removing a key never hands
+ * its jobs, cache, idempotency records or limits to another; it is never all digits like a database
+ * key's; and 64 bits of a digest reveal nothing usable about the key.
+ */
+export const staticKeyId = (key: string): string =>
+  `static-${createHash("sha256").update(STATIC_ID_DOMAIN + key, "utf8").digest("hex").slice(0, 16)}`;
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
 /**
  * The deprecated static `API_KEYS` list. Keys are compared as SHA-256 digests in constant
- * time; the key id is the key's position in the list, so job data never holds the key.
+ * time; the key id is derived from the key (`staticKeyId`), so job data never holds the key.
  */
 export function createStaticAuthenticator(keys: string[], limits: { perMinute: number; perHour: number }): ClientAuthenticator {
   const digests = keys.map(digest);
+  const keyIds = keys.map(staticKeyId);
   return {
     async authenticate(apiKey) {
       const presented = digest(apiKey);
@@ -45,7 +55,7 @@ export function createStaticAuthenticator(keys: string[], limits: { perMinute: n
       });
       if (match === -1) return null;
       return {
-        keyId: staticKeyId(match + 1),
+        keyId: keyIds[match],
         userId: null,
         keyName: `API_KEYS #${match + 1}`,
         rateLimitPerMinute: limits.perMinute,

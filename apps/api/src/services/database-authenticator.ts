@@ -9,8 +9,12 @@ export interface DatabaseAuthenticatorOptions {
   defaults: { perMinute: number; perHour: number };
   /** How long a lookup, found or not, is trusted; bounds how long a key revoked elsewhere keeps working. */
   cacheTtlMs?: number;
-  /** Most lookups kept; the least recently used go first. */
+  /** Most valid keys kept; the least recently used go first. Misses never take their place. */
   maxEntries?: number;
+  /** Most misses (unknown keys) kept, apart from the valid keys; the oldest go first. */
+  maxMisses?: number;
+  /** How often the keys used since the last time get their `last_used_at` stamped, in one write. */
+  lastUsedFlushMs?: number;
   /** Milliseconds since the epoch; tests move it. */
   now?: () => number;
 }
@@ -18,10 +22,14 @@ export interface DatabaseAuthenticatorOptions {
 export interface DatabaseAuthenticator extends ClientAuthenticator {
   /** Forgets a key at once (a revocation here or announced by another instance). */
   revoke(keyId: string): void;
+  /** Stamps `last_used_at` of the keys used since the last flush now (the timer does it every `lastUsedFlushMs`). */
+  flushLastUsed(): void;
 }
 
-interface CacheEntry {
-  principal: Principal | null;
+interface KeyEntry {
+  principal: Principal;
+  /** The database id, for the `last_used_at` batch. */
+  id: number;
   /** The lookup is trusted until then. */
   freshUntil: number;
   /** The key's own expiry in ms, checked on every hit so a cached key cannot outlive it. */
@@ -29,35 +37,49 @@ interface CacheEntry {
 }
 
 /**
- * Client keys from SQLite. Lookups are cached in-process for `cacheTtlMs`, found or not, so a hot
- * key (or a client hammering with a bad one) costs one SQLite read per TTL rather than per request.
- * Caching "not found" cannot delay a new key: keys are random, so none is presented before it exists.
+ * Client keys from SQLite, cached in-process for `cacheTtlMs` so a hot key costs one SQLite read per
+ * TTL rather than per request. Valid keys and misses live in two caches: a spray of random keys churns
+ * only the small cache of misses and never evicts a valid key (which would turn every real request
+ * into a read). A miss is cached too, so one client hammering with the same bad key costs one read
+ * per TTL; that cannot delay a new key, since keys are random and none is presented before it exists.
+ * `last_used_at` is written off the request path: used keys are gathered and stamped in one
+ * transaction every `lastUsedFlushMs`.
  */
 export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOptions): DatabaseAuthenticator {
   const { keys, defaults } = options;
   // Under the contract's 5 s: a revocation that misses the broadcast still lands in time.
   const ttl = options.cacheTtlMs ?? 4000;
   const maxEntries = options.maxEntries ?? 10_000;
+  const maxMisses = options.maxMisses ?? 1_000;
   const now = options.now ?? Date.now;
   // Keyed by the key's hash, never the key: the process keeps no client key beyond the request.
   // A Map iterates in insertion order; re-inserting on each hit makes its first entry the least recently used.
-  const cache = new Map<string, CacheEntry>();
+  const valid = new Map<string, KeyEntry>();
   const hashByKeyId = new Map<string, string>();
+  // Hash -> the miss is trusted until then.
+  const misses = new Map<string, number>();
+  const usedSinceFlush = new Set<number>();
 
-  function remember(hash: string, entry: CacheEntry): void {
+  function remember(hash: string, entry: KeyEntry): void {
     forget(hash);
-    cache.set(hash, entry);
-    if (entry.principal) hashByKeyId.set(entry.principal.keyId, hash);
-    while (cache.size > maxEntries) forget(cache.keys().next().value as string);
+    valid.set(hash, entry);
+    hashByKeyId.set(entry.principal.keyId, hash);
+    while (valid.size > maxEntries) forget(valid.keys().next().value as string);
   }
 
   function forget(hash: string): void {
-    const keyId = cache.get(hash)?.principal?.keyId;
+    const keyId = valid.get(hash)?.principal.keyId;
     if (keyId !== undefined && hashByKeyId.get(keyId) === hash) hashByKeyId.delete(keyId);
-    cache.delete(hash);
+    valid.delete(hash);
   }
 
-  function lookUp(hash: string, at: number): CacheEntry {
+  function rememberMiss(hash: string, freshUntil: number): void {
+    misses.delete(hash);
+    misses.set(hash, freshUntil);
+    while (misses.size > maxMisses) misses.delete(misses.keys().next().value as string);
+  }
+
+  function lookUp(hash: string, at: number): KeyEntry | null {
     let row: ActiveApiKey | null;
     try {
       row = keys.findActiveByHash(hash);
@@ -66,14 +88,31 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
     }
     // The index found the row by this hash; comparing again in constant time keeps the final
     // decision free of timing differences whatever the index lookup does.
-    if (!row || !sameHash(row.key_hash, hash)) return { principal: null, freshUntil: at + ttl, keyExpiresAt: null };
+    if (!row || !sameHash(row.key_hash, hash)) return null;
+    return {
+      principal: toPrincipal(row, defaults),
+      id: row.id,
+      freshUntil: at + ttl,
+      keyExpiresAt: row.expires_at === null ? null : row.expires_at * 1000,
+    };
+  }
+
+  function flushLastUsed(): void {
+    if (usedSinceFlush.size === 0) return;
+    const ids = [...usedSinceFlush];
+    usedSinceFlush.clear();
     try {
-      // Once per TTL per key, so last_used_at is accurate to the TTL without a write per request.
-      keys.markUsed(row.id);
+      keys.markUsed(ids);
     } catch {
-      // Best effort: a busy database must not turn a valid key away.
+      // Best effort: a busy database costs a stamp, never a request.
     }
-    return { principal: toPrincipal(row, defaults), freshUntil: at + ttl, keyExpiresAt: row.expires_at === null ? null : row.expires_at * 1000 };
+  }
+  const flushTimer = setInterval(flushLastUsed, options.lastUsedFlushMs ?? 5000);
+  flushTimer.unref();
+
+  function served(entry: KeyEntry): Principal {
+    usedSinceFlush.add(entry.id);
+    return entry.principal;
   }
 
   return {
@@ -81,22 +120,34 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
       if (apiKey === "") return null;
       const hash = hashApiKey(apiKey);
       const at = now();
-      const cached = cache.get(hash);
+      const cached = valid.get(hash);
       if (cached && at < cached.freshUntil && (cached.keyExpiresAt === null || at < cached.keyExpiresAt)) {
         remember(hash, cached);
-        return cached.principal;
+        return served(cached);
       }
+      const missUntil = misses.get(hash);
+      if (missUntil !== undefined && at < missUntil) return null;
       const entry = lookUp(hash, at);
+      if (!entry) {
+        forget(hash);
+        rememberMiss(hash, at + ttl);
+        return null;
+      }
+      misses.delete(hash);
       remember(hash, entry);
-      return entry.principal;
+      return served(entry);
     },
     revoke(keyId) {
       const hash = hashByKeyId.get(keyId);
       if (hash !== undefined) forget(hash);
     },
+    flushLastUsed,
     close() {
-      cache.clear();
+      clearInterval(flushTimer);
+      flushLastUsed();
+      valid.clear();
       hashByKeyId.clear();
+      misses.clear();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { UsageEntry } from "@llmgw/jobs";
+import { OTHER_MODEL_LABEL, type ModelLabeler } from "@llmgw/providers";
 
 /** The queue states /metrics reports, as BullMQ's getJobCounts names them. */
 export const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
@@ -12,6 +13,11 @@ export interface ApiMetricsOptions {
   queueTimeoutMs?: number;
   /** Process metrics (CPU, memory, event loop lag); on by default. */
   defaultMetrics?: boolean;
+  /**
+   * The `model` label of a usage entry's (provider, model): createModelLabeler(providers.listModels()),
+   * so only configured models get series of their own. Without it every model is `other`.
+   */
+  modelLabel?: ModelLabeler;
 }
 
 /** One finished HTTP answer. `route` is the route pattern, never the raw URL (which may carry anything). */
@@ -29,7 +35,8 @@ const CACHE_RESULTS = new Set(["HIT", "MISS", "BYPASS"]);
 
 /**
  * The API process's Prometheus metrics, in a registry of its own. Labels are route patterns,
- * methods, statuses, models and providers: never a key, a raw URL or anything a client chose freely.
+ * methods, statuses, configured models (else `other`) and providers: never a key, a raw URL or
+ * anything a client chose freely.
  */
 export function createApiMetrics(options: ApiMetricsOptions = {}) {
   const registry = new Registry();
@@ -79,6 +86,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
     help: "Open WebSocket connections on this instance",
     registers,
   });
+  const modelLabel = options.modelLabel ?? (() => OTHER_MODEL_LABEL);
   const readQueueCounts = options.readQueueCounts;
   const queueTimeoutMs = options.queueTimeoutMs ?? 500;
   // Both queue families collect concurrently in one scrape: they share one reading.
@@ -131,7 +139,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
 
     /** Counts the tokens of one usage log entry (only call it for entries actually recorded). */
     countUsage(entry: UsageEntry) {
-      const labels = { provider: entry.provider, model: entry.model, kind: entry.kind };
+      const labels = { provider: entry.provider, model: modelLabel(entry.provider, entry.model), kind: entry.kind };
       if (entry.promptTokens > 0) tokens.inc({ ...labels, direction: "in" }, entry.promptTokens);
       if (entry.completionTokens > 0) tokens.inc({ ...labels, direction: "out" }, entry.completionTokens);
     },

@@ -28,7 +28,7 @@ const statsSchema = {
         properties: {
           key_id: {
             anyOf: [{ type: "integer" }, { type: "string" }],
-            description: "A database key's integer id; a static API_KEYS key's text id (static-1)",
+            description: "A database key's integer id; a static API_KEYS key's text id (static- and 16 hex digits of its digest)",
           },
           key_name: { type: "string", nullable: true },
           user_id: { type: "integer", nullable: true, description: "null for static keys" },
