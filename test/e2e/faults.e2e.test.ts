@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createJobStore } from "@llmgw/jobs";
 import { cacheScope, canonicalRequestKey, coalescingJobId } from "@llmgw/cache";
 import { loremWords, type MockUpstream } from "@llmgw/testing";
+import { staticKeyId } from "../../apps/api/src/services/client-auth.js";
 import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 import { errorOf } from "./support/json-bodies.js";
 
@@ -150,7 +151,7 @@ describe("callers that go away", () => {
     while (callsWith(tag) === 0) await new Promise((resolve) => setImmediate(resolve));
     const staying = client.chat.completions.create(request).withResponse();
     // Both callers share the job before the first one leaves: wait until it counts two waiters.
-    const jobId = coalescingJobId(canonicalRequestKey(request, cacheScope({ userId: null, keyId: "static-1" })), "json");
+    const jobId = coalescingJobId(canonicalRequestKey(request, cacheScope({ userId: null, keyId: staticKeyId(stack.clientKey) })), "json");
     while ((await redis.hget(store.keys.record(jobId), "waiters")) !== "2") await new Promise((resolve) => setImmediate(resolve));
     controller.abort();
     await leaving;
@@ -158,6 +159,25 @@ describe("callers that go away", () => {
     expect(data.choices[0].message.content).toContain(tag);
     expect(callsWith(tag)).toBe(1);
     expect(response.headers.get("x-job-id")).toBe(jobId);
+    expect((await store.get(jobId))?.status).toBe("succeeded");
+  });
+});
+
+describe("a coalesced request whose job record has expired", () => {
+  it("runs again: BullMQ still keeping the old job under that id does not swallow the new one", async () => {
+    const { tag, request } = unique("");
+    // Not stored in the cache, so the same request goes to the queue again; coalescing still applies.
+    const send = () => stack.complete(request, { headers: { "cache-control": "no-store" } });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const jobId = first.headers.get("x-job-id")!;
+    expect(jobId).toMatch(/^job_c/);
+    // The record and its log expire (retention); BullMQ's completed entry stays.
+    await redis.del(store.keys.record(jobId), store.keys.events(jobId));
+    const second = await send();
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-job-id")).toBe(jobId);
+    expect(callsWith(tag)).toBe(2);
     expect((await store.get(jobId))?.status).toBe("succeeded");
   });
 });

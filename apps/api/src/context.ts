@@ -1,8 +1,8 @@
-import type { Config } from "@llmgw/config";
+import { maskUrlPassword, type Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
-import { createCompletionQueue, createJobEventHub, createJobStore, createWebhookOutbox, createWebhookQueue, type JobRecord } from "@llmgw/jobs";
-import { createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
+import { createCompletionQueue, createJobEventHub, createJobProducer, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { createModelLabeler, createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
 import { createStaticAuthenticator, type ClientAuthenticator } from "./services/client-auth.js";
@@ -10,6 +10,7 @@ import { createCompletionCache } from "./services/completion-cache.js";
 import { createCompletionService } from "./services/completion-service.js";
 import { createDatabaseAuthenticator } from "./services/database-authenticator.js";
 import { createKeyRevocation } from "./services/key-revocation.js";
+import { createLoginThrottle } from "./services/login-throttle.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
 import { startUsageDrain, USAGE_GATHER_MS } from "./services/usage-drain.js";
 import { createUsageRecorder } from "./services/usage-recorder.js";
@@ -19,13 +20,6 @@ import { rateLimitHook } from "./plugins/rate-limit.js";
 import { createJobIdempotency } from "./services/job-idempotency.js";
 import { createJobService } from "./services/job-service.js";
 import { createWsHub, type WsHubOptions } from "./services/ws-hub.js";
-
-/** A Redis URL as a log line may show it: without its password. */
-function redactUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = "***";
-  return parsed.toString();
-}
 
 export interface ApiContextOptions {
   /** The providers, when the caller built them first (main.ts does, to mask their keys in logs). */
@@ -53,9 +47,12 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const store = createJobStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
   const hub = createJobEventHub(subscriber, store);
   const queue = createCompletionQueue(queueConnection, config.queuePrefix);
-  const metrics = createApiMetrics({ readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES) });
-  queue.on("error", () => {}); // surfaced per request as 503
   const providers = options.providers ?? createProviderRegistry(config);
+  const metrics = createApiMetrics({
+    readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES),
+    modelLabel: createModelLabeler(providers.listModels()),
+  });
+  queue.on("error", () => {}); // surfaced per request as 503
   const limits = { perMinute: config.rateLimitPerMinute, perHour: config.rateLimitPerHour };
 
   const databaseAuthenticator = config.useDatabaseAuth ? createDatabaseAuthenticator({ keys: apiKeys, defaults: limits }) : null;
@@ -65,7 +62,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     () => true,
     () => false,
   );
-  if (!redisUp) logger.warn(`Redis at ${redactUrl(config.redisUrl)} is not reachable; answering 503 until it is`);
+  if (!redisUp) logger.warn(`Redis at ${maskUrlPassword(config.redisUrl)} is not reachable; answering 503 until it is`);
   // Revocations reach every API instance at once; the 4 s lookup cache is the backstop.
   const keyRevocation = await createKeyRevocation({
     publisher: redis,
@@ -89,13 +86,17 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   // Usage the API sees itself (cache hits); the rest arrives with the jobs' ends through the usage drain.
   const usageRecorder = createUsageRecorder({ usage, logger, gatherMs: USAGE_GATHER_MS, onRecorded: (entry) => metrics.countUsage(entry) });
   const webhooks = createWebhookOutbox(redis, store.keys, webhookQueue);
-  const onCancelled = async (record: JobRecord) => {
-    if (!record.webhook) return;
-    await webhooks.announce(record.id).catch((error: Error) =>
-      logger.warn({ err: { message: error.message }, jobId: record.id }, "could not enqueue a cancelled job's webhook; the outbox sweep will"),
-    );
-  };
-  const completions = createCompletionService({ redis, store, hub, queue, providers, jobAttempts: config.jobAttempts, onCancelled });
+  const producer = createJobProducer({
+    redis,
+    store,
+    hub,
+    queue,
+    jobAttempts: config.jobAttempts,
+    webhooks,
+    onWebhookError: (error, jobId) =>
+      logger.warn({ err: { message: error.message }, jobId }, "could not enqueue a cancelled job's webhook; the outbox sweep will"),
+  });
+  const completions = createCompletionService({ producer, providers });
   const jobs = createJobService({
     store,
     hub,
@@ -139,6 +140,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     webhookQueue,
     providers,
     authenticator,
+    /** Failed admin logins per client address, shared by the admin API and the queue dashboard. */
+    adminLoginThrottle: createLoginThrottle(),
     keyRevocation,
     completions,
     /** Asynchronous jobs: submit, read, cancel, list (routes/jobs and the WebSocket hub). */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nestsDeeperThan } from "../src/plugins/json-body.js";
+import { nestsDeeperThan } from "../src/services/json-depth.js";
 import { startTestApi, type TestApi } from "./support/test-api.js";
 
 // Whatever a client sends, the answer is a 4xx in the OpenAI error shape: never a 5xx, never a crash.

@@ -1,13 +1,14 @@
 import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { createJobStore, createWebhookOutbox, createWebhookQueue, type CompletionJobData } from "@llmgw/jobs";
-import { createProviderRegistry } from "@llmgw/providers";
+import { createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { createModelLabeler, createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
 import { subscribeToCancels } from "./cancel-subscriber.js";
 import { createWebhookWorker } from "./webhook-worker.js";
 import { createWorkerMetrics } from "./metrics.js";
+import { createProviderAuthAlarm } from "./provider-auth-alarm.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 
 /** How often a worker looks for webhooks left in the outbox, and how old an entry must be to be taken. */
@@ -33,12 +34,12 @@ async function main() {
   // On BullMQ's own connection: BullMQ's scripts would make each auto-pipelined batch of `commands` costly.
   const webhookQueue = createWebhookQueue(connection, config.queuePrefix);
   const webhookOutbox = createWebhookOutbox(commands, store.keys, webhookQueue);
-  const announceEnd = async (data: CompletionJobData) => {
-    if (!data.webhook) return;
-    await webhookOutbox.announce(data.jobId).catch((error: Error) =>
-      logger.error({ err: { message: error.message }, jobId: data.jobId }, "could not enqueue the job's webhook; the outbox sweep will"),
-    );
-  };
+  const runner = createJobRunner({
+    store,
+    webhooks: webhookOutbox,
+    onWebhookError: (error, jobId) =>
+      logger.error({ err: { message: error.message }, jobId }, "could not enqueue the job's webhook; the outbox sweep will"),
+  });
   // Deliveries owed by jobs whose process died between their end and queueing the delivery.
   let sweeping = false;
   const sweepOutbox = setInterval(() => {
@@ -60,12 +61,13 @@ async function main() {
         )
       : null;
 
-  const metrics = createWorkerMetrics();
+  const metrics = createWorkerMetrics({ modelLabel: createModelLabeler(registry.listModels()) });
+  const authAlarm = createProviderAuthAlarm(logger);
   const worker = createCompletionWorker(
     {
-      store,
+      runner,
       metrics,
-      resolveProvider: (name) => registry.get(name),
+      resolveProvider: (name) => authAlarm.watch(registry.get(name)),
       logger,
       maxAttempts: config.jobAttempts,
       timeouts: { firstByteMs: config.firstByteTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.jobTimeoutMs },
@@ -77,8 +79,6 @@ async function main() {
         // after it, without a round trip of its own; another Redis must have it first.
         if (!cacheShared) await stored;
       },
-      onSucceeded: (data) => announceEnd(data),
-      onFailed: (data) => announceEnd(data),
     },
     { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs },
   );
@@ -89,13 +89,17 @@ async function main() {
     logger.warn(`Redis maxmemory-policy is "${policy}": queued jobs can be evicted and lost; set it to noeviction`);
   }
   // A taken port costs this worker its /metrics, not its jobs.
-  const metricsServer: MetricsServer | null = await startMetricsServer(metrics, { host: config.host, port: config.workerMetricsPort }).catch(
-    (error: Error) => {
-      logger.error(`worker metrics: cannot listen on ${config.host}:${config.workerMetricsPort} (${error.message}); set WORKER_METRICS_PORT (0 = any free port). This worker runs without /metrics.`);
-      return null;
-    },
+  const metricsAt = { host: config.workerMetricsHost, port: config.workerMetricsPort, token: config.metricsToken };
+  const metricsServer: MetricsServer | null = await startMetricsServer(metrics, metricsAt).catch((error: Error) => {
+    logger.error(
+      `worker metrics: cannot listen on ${metricsAt.host}:${metricsAt.port} (${error.message}); set WORKER_METRICS_HOST / WORKER_METRICS_PORT (0 = any free port). This worker runs without /metrics.`,
+    );
+    return null;
+  });
+  logger.info(
+    { concurrency: config.workerConcurrency, pid: process.pid, metricsHost: metricsAt.host, metricsPort: metricsServer?.port ?? null },
+    "worker ready",
   );
-  logger.info({ concurrency: config.workerConcurrency, pid: process.pid, metricsPort: metricsServer?.port ?? null }, "worker ready");
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,15 +1,13 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@llmgw/logger";
-import type { CompletionJobData, JobStore } from "@llmgw/jobs";
+import type { CompletionJobData, JobRunner } from "@llmgw/jobs";
 import { assembleChatCompletion, clientAskedUsage, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
 import type { JobMetrics } from "./metrics.js";
-import { createChunkWriter } from "./chunk-writer.js";
 import { failureOf, shouldRetry } from "./retry-policy.js";
 import { startTryDeadlines } from "./try-deadlines.js";
-import { usageEntryOf } from "./usage-entry.js";
 
 export interface ProcessDeps {
-  store: JobStore;
+  runner: JobRunner;
   resolveProvider(name: string): ProviderAdapter | undefined;
   logger: Logger;
   maxAttempts: number;
@@ -20,9 +18,6 @@ export interface ProcessDeps {
    * it wrote is sure to reach Redis before the completed event. Failures never fail the job.
    */
   beforeComplete?(data: CompletionJobData, result: ChatCompletion): Promise<void>;
-  /** After the job's one completed event (and its usage) was written: the webhook. Failures here never fail the job. */
-  onSucceeded(data: CompletionJobData, result: ChatCompletion, latencyMs: number): Promise<void>;
-  onFailed(data: CompletionJobData, status: number, latencyMs: number): Promise<void>;
   /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
   metrics?: JobMetrics;
 }
@@ -43,15 +38,15 @@ export async function processCompletionJob(
   const controller = new AbortController();
   // The upstream call opens while job.started is written: one round trip less before the first
   // byte. A job that had already ended (cancelled while queued) aborts the call at once.
-  const started = deps.store.start(data.jobId, attempt);
-  void started.then((id) => id || controller.abort("ended before this try"), () => {});
+  const run = deps.runner.startTry(data, attempt);
+  void run.started.then((started) => started || controller.abort("ended before this try"), () => {});
   const provider = deps.resolveProvider(data.provider);
   const onCancel = () => controller.abort(signal?.reason ?? "cancelled");
   signal?.addEventListener("abort", onCancel, { once: true });
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
   const metrics = deps.metrics?.startTry(data);
-  const writer = createChunkWriter(async (batch) => (await started) && deps.store.appendChunks(data.jobId, attempt, batch));
+  const latency = () => Date.now() - job.timestamp;
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
@@ -65,9 +60,9 @@ export async function processCompletionJob(
         metrics?.firstChunk();
         chunks.push(chunk);
         if (!showUsage && isUsageOnlyChunk(chunk)) continue;
-        writer.push(chunk);
+        run.push(chunk);
         chunksSent++;
-        if (writer.lost) throw new JobLost();
+        if (run.lost) throw new JobLost();
       }
       result = assembleChatCompletion(chunks);
     } else {
@@ -76,46 +71,37 @@ export async function processCompletionJob(
       metrics?.firstChunk();
     }
     deadlines.clear();
-    const tail = await writer.finish();
-    if (!tail || !(await started)) throw new JobLost();
     await deps.beforeComplete?.(data, result).catch((error) => log.warn({ err: error }, "before-complete hook failed"));
-    const latencyMs = Date.now() - job.timestamp;
-    const usage = usageEntryOf(data, 200, result, latencyMs);
-    if (!(await deps.store.complete(data.jobId, attempt, result, usage, tail))) throw new JobLost();
+    const latencyMs = latency();
+    if ((await run.complete(result, latencyMs)) === "lost") throw new JobLost();
     metrics?.succeeded(result, latencyMs);
-    await deps.onSucceeded(data, result, latencyMs).catch((error) => log.warn({ err: error }, "after-success hook failed"));
   } catch (caught) {
     controller.abort();
-    // What reached us before the failure belongs in the log, ahead of the failure or the retry.
-    await writer.drain().catch(() => false);
-    const start = await started.then(
-      (id) => ({ id }),
+    await run.flush();
+    const started = await run.started.then(
+      (value) => ({ value }),
       (error: unknown) => ({ error }),
     );
     // Redis failed before the try began: BullMQ tries the job again.
-    if ("error" in start) throw start.error;
-    if (!start.id) {
+    if ("error" in started) throw started.error;
+    if (!started.value) {
       log.info("job ended before this try started; skipping");
       return;
     }
     if (caught instanceof JobLost || signal?.aborted) {
       log.info("job was cancelled or taken over; this try stops");
-      metrics?.cancelled(Date.now() - job.timestamp);
+      metrics?.cancelled(latency());
       return;
     }
-    const error = caught;
-    const retry = shouldRetry(error, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode });
-    metrics?.failed(error, !retry, Date.now() - job.timestamp);
+    const retry = shouldRetry(caught, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode });
+    metrics?.failed(caught, !retry, latency());
     if (retry) {
-      log.warn({ err: describe(error) }, "try failed; retrying");
-      throw error;
+      log.warn({ err: describe(caught) }, "try failed; retrying");
+      throw caught;
     }
-    const failure = failureOf(error, attempt);
-    log.warn({ err: describe(error), status: failure.status }, "job failed");
-    const latencyMs = Date.now() - job.timestamp;
-    if (await deps.store.fail(data.jobId, attempt, failure, usageEntryOf(data, failure.status, null, latencyMs))) {
-      await deps.onFailed(data, failure.status, latencyMs).catch((hookError) => log.warn({ err: hookError }, "after-failure hook failed"));
-    }
+    const failure = failureOf(caught, attempt);
+    log.warn({ err: describe(caught), status: failure.status }, "job failed");
+    await run.fail(failure, latency());
     throw new UnrecoverableError(failure.error.message);
   } finally {
     deadlines.clear();

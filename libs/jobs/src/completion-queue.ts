@@ -11,13 +11,23 @@ export function createCompletionQueue(connection: Redis, prefix: string): Comple
 }
 
 /**
- * Options of every completion job. Retries use the worker's `custom` backoff (exponential with
+ * The BullMQ id of a job's queue entry: the job id and its creation time. A coalesced job id
+ * comes back for the same request after its record expired, while BullMQ may still keep the old
+ * entry under that id, and BullMQ ignores an add whose id it knows: the new job would never run.
+ * Changing this breaks cancels of jobs queued by another version (their tries still stop, fenced).
+ */
+export function queueJobId(jobId: string, createdAt: number): string {
+  return `${jobId}.${createdAt.toString(36)}`;
+}
+
+/**
+ * Options of every completion job (`queueId` from queueJobId). Retries use the worker's `custom` backoff (exponential with
  * jitter, or what the upstream asked for). Our own job record keeps results and errors, so
  * BullMQ's copies are trimmed early to keep Redis memory bounded.
  */
-export function completionJobOptions(jobId: string, attempts: number): JobsOptions {
+export function completionJobOptions(queueId: string, attempts: number): JobsOptions {
   return {
-    jobId,
+    jobId: queueId,
     attempts,
     backoff: { type: "custom" },
     removeOnComplete: { count: 1000 },

@@ -43,7 +43,7 @@ export function jobKeys(prefix: string) {
      * (field `notify`), as `<job id> {"id","type","data"}`.
      */
     notifyChannel: (instanceId: string) => `${prefix}:notify:${instanceId}`,
-    /** Pub/sub channel every worker listens to: a job id whose upstream call must be aborted. */
+    /** Pub/sub channel every worker listens to: the queue id (queueJobId) of a job whose upstream call must be aborted. */
     cancelChannel: `${prefix}:cancel`,
     /** Sorted set per owner key: its job ids by creation time, for listing. */
     ownerJobs: (keyId: string) => `${prefix}:owner:${keyId}:jobs`,

@@ -1,14 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { terminalEventTypes, type JobEventType } from "./contract.js";
+import { terminalEventTypes } from "./contract.js";
 import { compareEventIds } from "./job-ids.js";
-import type { JobStore } from "./job-store.js";
+import { JOB_LOG_PAGE_SIZE, type JobStore } from "./job-store.js";
+import { parseEventMessage } from "./logged-event.js";
 import type { JobEvent } from "./types.js";
 
 /** A follow that cannot subscribe within this answers as a Redis outage instead of hanging. */
 const SUBSCRIBE_TIMEOUT_MS = 1500;
-/** Events read from the log per round trip while a follower replays it. */
-export const JOB_LOG_PAGE_SIZE = 500;
 
 function withinTimeout<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -55,14 +54,6 @@ interface Watcher {
   closed: boolean;
   /** Where delivered events go (the follower's queue). */
   accept(event: JobEvent): void;
-}
-
-const TYPE_FIELD = '"type":"';
-
-/** The event type of a message as append-job-events.lua writes it, read without parsing the rest. */
-function typeOf(message: string): string {
-  const start = message.indexOf(TYPE_FIELD) + TYPE_FIELD.length;
-  return message.slice(start, message.indexOf('"', start));
 }
 
 const isTerminal = (event: JobEvent) => terminalEventTypes.includes(event.type);
@@ -113,7 +104,7 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     try {
       let cursor = watcher.lastId;
       for (;;) {
-        const events = await store.readEventsAfter(watcher.jobId, cursor, JOB_LOG_PAGE_SIZE);
+        const events = await store.readEventsAfter(watcher.jobId, cursor);
         for (const event of events) deliverNow(watcher, event);
         if (events.length < JOB_LOG_PAGE_SIZE || watcher.closed) break;
         cursor = events[events.length - 1].id;
@@ -135,17 +126,15 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     if (channel === notifyChannel) {
       // `<job id> <final event>`, published by append-job-events.lua.
       const space = message.indexOf(" ");
-      const event = JSON.parse(message.slice(space + 1)) as JobEvent;
+      const event = parseEventMessage(message.slice(space + 1));
       for (const watcher of [...(watchers.get(message.slice(0, space)) ?? [])]) deliver(watcher, event);
       return;
     }
     if (!channel.startsWith(channelPrefix)) return;
     const set = watchers.get(channel.slice(channelPrefix.length));
     if (!set) return;
-    // Most messages are chunks; when every local follower waits only for the end, skip parsing them.
-    const anyWantsAll = [...set].some((watcher) => !watcher.endOnly);
-    if (!anyWantsAll && !terminalEventTypes.includes(typeOf(message) as JobEventType)) return;
-    const event = JSON.parse(message) as JobEvent;
+    // Read without parsing its data: a chunk is forwarded as it was logged.
+    const event = parseEventMessage(message);
     for (const watcher of [...set]) deliver(watcher, event);
   });
 
@@ -215,7 +204,7 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
     /** Reads the next page of the log into the queue; the last page hands over to live events. */
     let cursor = options.after;
     async function replayPage() {
-      const page = await store.readEventsAfter(jobId, cursor, JOB_LOG_PAGE_SIZE);
+      const page = await store.readEventsAfter(jobId, cursor);
       for (const event of page) deliverNow(watcher, event);
       if (page.length < JOB_LOG_PAGE_SIZE || page.some(isTerminal) || watcher.closed) {
         // Resumed at or past the final event: nothing more will come.

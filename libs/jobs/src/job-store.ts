@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
-import type { ChatCompletion, ChatCompletionChunk } from "@llmgw/providers";
+import { jsonTextOf, type ChatCompletion, type ChatCompletionChunk } from "@llmgw/providers";
+import { loggedEvent } from "./logged-event.js";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
 import { withJobScripts } from "./scripts.js";
 import type { UsageEntry } from "./usage-stream.js";
@@ -38,6 +39,9 @@ class SerialisedJson {
   constructor(readonly text: string) {}
 }
 
+/** Events read from a job's log per round trip: a follower's replay pages, a catch-up's. */
+export const JOB_LOG_PAGE_SIZE = 500;
+
 const KEEP_EXPIRY = "0";
 const NO_FENCE = "";
 
@@ -75,7 +79,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       options.fence === undefined ? NO_FENCE : String(options.fence),
       options.usage ? JSON.stringify(options.usage) : "",
       events.length,
-      ...events.flatMap(([type, data]) => [type, data instanceof SerialisedJson ? data.text : JSON.stringify(data)]),
+      // A chunk goes into the log as the provider wrote it, when its text was kept.
+      ...events.flatMap(([type, data]) => [type, data instanceof SerialisedJson ? data.text : jsonTextOf(data)]),
       ...pairs,
     );
   }
@@ -188,8 +193,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       return append(jobId, [["job.cancelled", {}]], { fields, terminal: true, usage });
     },
 
-    /** Events after `afterId` (all without it), oldest first. */
-    async readEventsAfter(jobId: string, afterId?: string, count = 1000): Promise<JobEvent[]> {
+    /** Events after `afterId` (all without it), oldest first, a page at most. */
+    async readEventsAfter(jobId: string, afterId?: string, count = JOB_LOG_PAGE_SIZE): Promise<JobEvent[]> {
       const start = afterId ? `(${afterId}` : "-";
       const entries = await redis.xrange(keys.events(jobId), start, "+", "COUNT", count);
       return entries.map(([id, fields]) => parseEvent(id, fields));
@@ -218,7 +223,7 @@ export type JobStore = ReturnType<typeof createJobStore>;
 function parseEvent(id: string, fields: string[]): JobEvent {
   const values: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) values[fields[i]] = fields[i + 1];
-  return { id, type: values.type, data: JSON.parse(values.data) } as JobEvent;
+  return loggedEvent(id, values.type as JobEventType, values.data);
 }
 
 const numberOrNull = (value: string | undefined) => (value ? Number(value) : null);

@@ -9,6 +9,7 @@ export {
 } from "./upstream-error.js";
 export { readSseData, DONE_PAYLOAD } from "./sse/read-sse-data.js";
 export { readSseJson, type SseJsonOptions } from "./sse/read-sse-json.js";
+export { jsonTextOf, keepRawJson } from "./sse/raw-json.js";
 export { createOpenAICompatibleAdapter, type OpenAICompatibleOptions } from "./openai-compatible/adapter.js";
 export { createDeepSeekAdapter, type DeepSeekOptions } from "./deepseek/adapter.js";
 export { DEEPSEEK_MODELS, isDeepSeekModel } from "./deepseek/models.js";
@@ -19,3 +20,4 @@ export { clientAskedUsage, isUsageOnlyChunk, withUsageAsked } from "./stream-usa
 export { readProvidersFile, type ExtraProviderConfig } from "./providers-file.js";
 export { routeModel, DEEPSEEK, OPENAI, type ModelRoute, type RouteTable } from "./model-router.js";
 export { createProviderRegistry, type ModelEntry, type ProviderRegistry, type ResolvedModel } from "./registry.js";
+export { createModelLabeler, OTHER_MODEL_LABEL, type ModelLabeler } from "./model-labels.js";

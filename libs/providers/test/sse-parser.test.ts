@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ProviderError, readSseData, readSseJson } from "@llmgw/providers";
+import { jsonTextOf, ProviderError, readSseData, readSseJson } from "@llmgw/providers";
 
 const encoder = new TextEncoder();
 
@@ -97,6 +97,15 @@ describe("readSseData", () => {
 });
 
 describe("readSseJson", () => {
+  it("keeps each value's text as it came, to forward it unchanged; not a text split over lines", async () => {
+    const spaced = '{"id": "c1", "n": 1.50, "s": "\\u00e9"}';
+    const values = await collect(readSseJson<object>(bytesOf([`data: ${spaced}\n\n`, 'data: {"a":\ndata: 1}\n\n']), { provider: "p" }));
+    expect(values).toEqual([{ id: "c1", n: 1.5, s: "\u00e9" }, { a: 1 }]);
+    expect(jsonTextOf(values[0])).toBe(spaced);
+    expect(JSON.stringify(values[0])).not.toBe(spaced);
+    expect(jsonTextOf(values[1])).toBe('{"a":1}');
+  });
+
   it("parses each payload as JSON", async () => {
     const stream = bytesOf(['data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\n']);
     expect(await collect(readSseJson(stream, { provider: "p" }))).toEqual([{ n: 1 }, { n: 2 }]);

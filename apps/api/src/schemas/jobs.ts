@@ -1,5 +1,5 @@
 import { MAX_WEBHOOK_URL_LENGTH } from "@llmgw/jobs";
-import { chatCompletionRequestSchema } from "../chat-completions/schema.js";
+import { chatCompletionRequestSchema } from "./chat-completion-request.js";
 
 /** Where the job's final object is POSTed (checked further by the job service: scheme, address). */
 export const webhookSchema = { type: "string", minLength: 1, maxLength: MAX_WEBHOOK_URL_LENGTH } as const;

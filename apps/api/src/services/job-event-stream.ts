@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { JobEvent, JobEventHub, JobFollower } from "@llmgw/jobs";
-import { toHttpError } from "../plugins/error-handler.js";
+import { toHttpError } from "./http-errors.js";
 import { toEventFrame } from "./job-event-frames.js";
 import { openSse, type SseWriter } from "./sse-writer.js";
 

@@ -2,10 +2,10 @@ import { Ajv, type ValidateFunction } from "ajv";
 import type { RawData } from "ws";
 import { GatewayError } from "@llmgw/errors";
 import type { ChatCompletionRequest } from "@llmgw/providers";
-import { toHttpError } from "../plugins/error-handler.js";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../plugins/json-body.js";
-import { chatCompletionRequestSchema } from "../routes/chat-completions/schema.js";
-import { metadataSchema, webhookSchema } from "../routes/jobs/schema.js";
+import { toHttpError } from "./http-errors.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
+import { chatCompletionRequestSchema } from "../schemas/chat-completion-request.js";
+import { metadataSchema, webhookSchema } from "../schemas/jobs.js";
 
 /** Echoed in the answers to a frame so a client can match them (a string or an integer). */
 export type ClientRef = string | number;

@@ -2,7 +2,7 @@ import type { RawData, WebSocket } from "ws";
 import { GatewayError } from "@llmgw/errors";
 import { isEventId, type JobEventHub } from "@llmgw/jobs";
 import type { Logger } from "@llmgw/logger";
-import { toHttpError } from "../plugins/error-handler.js";
+import { toHttpError } from "./http-errors.js";
 import type { ClientAuthenticator, Principal } from "./client-auth.js";
 import type { JobService } from "./job-service.js";
 import type { RateLimiter } from "./rate-limiter.js";

@@ -1,4 +1,5 @@
 import { errorFromMalformedAnswer, errorFromPayload } from "../upstream-error.js";
+import { keepRawJson } from "./raw-json.js";
 import { readSseData } from "./read-sse-data.js";
 
 export interface SseJsonOptions {
@@ -10,6 +11,7 @@ export interface SseJsonOptions {
 /**
  * Parses each SSE payload as JSON. A payload carrying an `error` field (how OpenAI-compatible
  * upstreams report a failure after the 200) becomes a ProviderError; so does unparsable JSON.
+ * Each value keeps the text it came as (jsonTextOf), to be forwarded without serialising it again.
  */
 export async function* readSseJson<T>(stream: AsyncIterable<Uint8Array>, options: SseJsonOptions): AsyncGenerator<T, void, undefined> {
   for await (const payload of readSseData(stream)) {
@@ -23,6 +25,6 @@ export async function* readSseJson<T>(stream: AsyncIterable<Uint8Array>, options
     if (typeof value === "object" && value !== null && "error" in value && (value as { error: unknown }).error != null) {
       throw errorFromPayload(options.provider, value, options.secrets ?? []);
     }
-    yield value as T;
+    yield (typeof value === "object" && value !== null ? keepRawJson(value, payload) : value) as T;
   }
 }

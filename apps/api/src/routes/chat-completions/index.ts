@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import type { JobFollower } from "@llmgw/jobs";
+import { eventDataText, usageEntry, type JobFollower } from "@llmgw/jobs";
 import { clientAskedUsage, type ChatCompletion, type ChatCompletionRequest } from "@llmgw/providers";
 import type { ApiContext } from "../../context.js";
 import { settle } from "../../services/completion-service.js";
 import { completionToChunks } from "../../services/completion-replay.js";
 import type { CachePlan } from "../../services/completion-cache.js";
 import { openSse } from "../../services/sse-writer.js";
-import { chatCompletionRequestSchema } from "./schema.js";
+import { chatCompletionRequestSchema } from "../../schemas/chat-completion-request.js";
 
 /** POST /chat/completions: OpenAI Chat Completions, JSON or SSE, through the cache and the job queue. */
 export async function chatCompletionRoutes(app: FastifyInstance, context: ApiContext) {
@@ -37,21 +37,8 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       const plan = await (lookups.get(request) ?? lookUp(request));
       reply.header("x-cache", plan.status);
       if (plan.hit) {
-        context.recordUsage({
-          jobId: null,
-          requestId: request.id,
-          keyId: principal.keyId,
-          userId: principal.userId,
-          model: body.model,
-          provider: route.providerName,
-          promptTokens: plan.hit.usage?.prompt_tokens ?? 0,
-          completionTokens: plan.hit.usage?.completion_tokens ?? 0,
-          latencyMs: Math.round(reply.elapsedTime),
-          status: 200,
-          cacheHit: true,
-          kind: "cache",
-          createdAt: Date.now(),
-        });
+        const subject = { jobId: null, requestId: request.id, owner: principal, model: body.model, provider: route.providerName, kind: "cache" as const };
+        context.recordUsage(usageEntry(subject, { status: 200, usage: plan.hit.usage, latencyMs: Math.round(reply.elapsedTime), cacheHit: true }));
         if (!stream) return plan.hit;
         return replayAsStream(reply, plan.hit, clientAskedUsage(body));
       }
@@ -116,7 +103,8 @@ async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: st
   for (; event; event = await follower.next()) {
     switch (event.type) {
       case "job.chunk":
-        await sse.send(event.data);
+        // The chunk as the provider wrote it, unparsed on the way.
+        await sse.sendRaw(`data: ${eventDataText(event)}`);
         chunksSent++;
         break;
       case "job.started":

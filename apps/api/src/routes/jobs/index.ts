@@ -5,7 +5,7 @@ import type { ApiContext } from "../../context.js";
 import { isIdempotencyKey } from "../../services/job-idempotency.js";
 import { writeJobEventStream } from "../../services/job-event-stream.js";
 import type { JobSubmission } from "../../services/job-service.js";
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, jobIdParamsSchema, jobSubmissionSchema } from "./schema.js";
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, jobIdParamsSchema, jobSubmissionSchema } from "../../schemas/jobs.js";
 
 const tags = ["jobs"];
 
