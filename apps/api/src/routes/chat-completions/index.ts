@@ -37,7 +37,8 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       const plan = await (lookups.get(request) ?? lookUp(request));
       reply.header("x-cache", plan.status);
       if (plan.hit) {
-        const subject = { jobId: null, requestId: request.id, owner: principal, model: body.model, provider: route.providerName, kind: "cache" as const };
+        const owner = { keyId: principal.keyId, userId: principal.userId };
+        const subject = { jobId: null, requestId: request.id, owner, model: body.model, provider: route.providerName, kind: "cache" as const };
         context.recordUsage(usageEntry(subject, { status: 200, usage: plan.hit.usage, latencyMs: Math.round(reply.elapsedTime), cacheHit: true }));
         if (!stream) return plan.hit;
         return replayAsStream(reply, plan.hit, clientAskedUsage(body));
