@@ -4,7 +4,9 @@
  * Prints JSON on success; on failure one line on stderr and exit code 1.
  */
 import { parseArgs } from "node:util";
-import { loadConfig, loadDotEnv } from "@llmgw/config";
+import { loadConfig, loadDotEnv, maskUrlPassword, type Config } from "@llmgw/config";
+import { jobKeys } from "@llmgw/jobs";
+import { createRedisConnection, waitForRedis } from "@llmgw/redis";
 import { createApiKeyRepository, createUserRepository, openDatabase, type Database } from "@llmgw/store";
 
 const usage = `usage: admin-cli <command> [options]
@@ -24,7 +26,10 @@ type OptionSpec = Record<string, { type: "string" | "boolean" }>;
 const text = { type: "string" } as const;
 const flag = { type: "boolean" } as const;
 
-const commands: Record<string, { options: OptionSpec; run: (db: Database, values: Values) => unknown }> = {
+/** How long the CLI waits for Redis before revoking without telling the running instances. */
+const REDIS_CONNECT_TIMEOUT_MS = 1500;
+
+const commands: Record<string, { options: OptionSpec; run: (db: Database, values: Values, config: Config) => unknown }> = {
   "create-user": {
     options: { username: text, email: text },
     run: (db, values) =>
@@ -53,14 +58,36 @@ const commands: Record<string, { options: OptionSpec; run: (db: Database, values
   },
   "revoke-key": {
     options: { id: text },
-    run: (db, values) => {
+    run: async (db, values, config) => {
       const id = wholeNumber(values, "id");
       if (!createApiKeyRepository(db).revoke(id)) throw new Error(`no active API key with id ${id}`);
-      // Running API instances drop it from their cache within 5 s (no Redis message from here).
-      return { id, revoked: true };
+      const broadcast = await broadcastRevocation(config, String(id));
+      if (!broadcast) {
+        process.stderr.write(
+          `warning: Redis at ${maskUrlPassword(config.redisUrl)} is not reachable; running API instances drop the key when their auth cache entry expires (within 5 s), but its open streams, sockets and jobs go on\n`,
+        );
+      }
+      return { id, revoked: true, broadcast };
     },
   },
 };
+
+/**
+ * Tells every running API instance, as the admin API does: they drop the key at once, close its
+ * streams and sockets and cancel its jobs. False when Redis is not reachable in a short while.
+ */
+async function broadcastRevocation(config: Config, keyId: string): Promise<boolean> {
+  const redis = createRedisConnection(config.redisUrl, "command", "admin-cli");
+  try {
+    await waitForRedis(redis, REDIS_CONNECT_TIMEOUT_MS);
+    await redis.publish(jobKeys(config.queuePrefix).keyRevokedChannel, keyId);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
 
 function required(values: Values, name: string): string {
   const value = values[name];
@@ -90,7 +117,7 @@ function unixSeconds(value: string): number {
   return Math.floor(ms / 1000);
 }
 
-function run(argv: string[]): unknown {
+async function run(argv: string[]): Promise<unknown> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") return usage;
   const command = commands[name];
@@ -102,16 +129,17 @@ function run(argv: string[]): unknown {
     throw new UsageError((error as Error).message.split("\n")[0]);
   }
   loadDotEnv();
-  const db = openDatabase(loadConfig().databasePath);
+  const config = loadConfig();
+  const db = openDatabase(config.databasePath);
   try {
-    return command.run(db, values);
+    return await command.run(db, values, config);
   } finally {
     db.close();
   }
 }
 
 try {
-  const result = run(process.argv.slice(2));
+  const result = await run(process.argv.slice(2));
   process.stdout.write(typeof result === "string" ? `${result}\n` : `${JSON.stringify(result, null, 2)}\n`);
 } catch (error) {
   const hint = error instanceof UsageError ? " (see --help)" : "";

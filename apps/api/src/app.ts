@@ -42,7 +42,8 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
     // One line per request from our onResponse hook instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Validate exactly what was sent: no coercion, no defaults, nothing removed.
-    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
+    // allowUnionTypes: metadata values are `type: [string, number, boolean, null]` (schemas/jobs.ts).
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   });
 
   app.addHook("onRequest", async (request, reply) => {

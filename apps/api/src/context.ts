@@ -10,8 +10,12 @@ import { createCompletionCache } from "./services/completion-cache.js";
 import { createCompletionService } from "./services/completion-service.js";
 import { createDatabaseAuthenticator } from "./services/database-authenticator.js";
 import { createKeyRevocation } from "./services/key-revocation.js";
+import { createKeySessions } from "./services/key-sessions.js";
+import { createRevokedKeyJobs } from "./services/revoked-key-jobs.js";
 import { createLoginThrottle } from "./services/login-throttle.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
+import { createReadLimiter } from "./services/read-limiter.js";
+import { createConnectionLimiter } from "./services/connection-limiter.js";
 import { startUsageDrain, USAGE_GATHER_MS } from "./services/usage-drain.js";
 import { createUsageRecorder } from "./services/usage-recorder.js";
 import { startUsageRetention } from "./services/usage-retention.js";
@@ -63,16 +67,16 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     () => false,
   );
   if (!redisUp) logger.warn(`Redis at ${maskUrlPassword(config.redisUrl)} is not reachable; answering 503 until it is`);
-  // Revocations reach every API instance at once; the 4 s lookup cache is the backstop.
-  const keyRevocation = await createKeyRevocation({
-    publisher: redis,
-    subscriber,
-    prefix: config.queuePrefix,
-    onRevoked: (keyId) => databaseAuthenticator?.revoke(keyId),
-    waitForSubscription: redisUp,
-  });
-
   const limiter = createRateLimiter({ redis, prefix: config.queuePrefix });
+  const readLimiter = createReadLimiter({ redis, prefix: config.queuePrefix, perMinute: config.readRateLimitPerMinute });
+  // Across API instances (a lease per connection in Redis), and on even when RATE_LIMIT_ENABLED=false:
+  // these bound held resources (sockets, hub watches), not a rate.
+  const connectionLimiter = createConnectionLimiter({
+    redis,
+    prefix: config.queuePrefix,
+    caps: { streams: config.maxEventStreamsPerKey, sockets: config.maxWebSocketsPerKey },
+    onRenewError: (error) => logger.warn({ err: { message: error.message } }, "could not renew a connection lease; it expires unless the next renewal succeeds"),
+  });
   const responseCache = cacheRedis
     ? createResponseCache({
         redis: cacheRedis,
@@ -112,17 +116,38 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     logger,
     onRecorded: (entry) => metrics.countUsage(entry),
   });
+  // The open streams and sockets of each key in this process, ended when the key is revoked.
+  const keySessions = createKeySessions();
   const wsHub = createWsHub(
     {
+      keySessions,
       jobs,
       hub,
       authenticator,
       limiter: config.rateLimitEnabled ? limiter : null,
+      reads: config.rateLimitEnabled ? readLimiter : null,
+      connectionLimiter,
       logger,
       connectionGauge: metrics.websocketConnections,
     },
     options.ws,
   );
+  const revokedKeyJobs = createRevokedKeyJobs({ store, cancel: producer.cancel });
+  // Revocations reach every API instance at once; the 4 s lookup cache is the backstop. Each
+  // instance ends the key's streams and sockets it holds and cancels the key's unfinished jobs.
+  const keyRevocation = await createKeyRevocation({
+    publisher: redis,
+    subscriber,
+    prefix: config.queuePrefix,
+    onRevoked: (keyId) => {
+      databaseAuthenticator?.revoke(keyId);
+      keySessions.revoke(keyId);
+      revokedKeyJobs
+        .cancelAll(keyId)
+        .catch((error: Error) => logger.warn({ err: { message: error.message }, keyId }, "could not cancel a revoked key's jobs"));
+    },
+    waitForSubscription: redisUp,
+  });
 
   return {
     config,
@@ -143,6 +168,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     /** Failed admin logins per client address, shared by the admin API and the queue dashboard. */
     adminLoginThrottle: createLoginThrottle(),
     keyRevocation,
+    /** Open streams and sockets per key: a revocation ends them (SSE routes and the WebSocket hub register theirs). */
+    keySessions,
     completions,
     /** Asynchronous jobs: submit, read, cancel, list (routes/jobs and the WebSocket hub). */
     jobs,
@@ -152,7 +179,9 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     /** Prometheus metrics of this process; the WebSocket hub counts connections in `metrics.websocketConnections`. */
     metrics,
     /** Client-scope hook after auth: consumes on work-creating routes, reports elsewhere (null when limits are off). */
-    rateLimit: config.rateLimitEnabled ? rateLimitHook(limiter) : null,
+    rateLimit: config.rateLimitEnabled ? rateLimitHook(limiter, readLimiter) : null,
+    /** Per-key caps on open event streams and WebSockets (MAX_EVENT_STREAMS_PER_KEY, MAX_WEBSOCKETS_PER_KEY). */
+    connectionLimiter,
     /** Queues a usage entry the API saw itself (a cache hit); written within USAGE_GATHER_MS. */
     recordUsage: usageRecorder.record,
     /** Writes the queued usage entries now. */
@@ -166,6 +195,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     },
     async close() {
       wsHub.close();
+      connectionLimiter.close();
       await usageDrain.stop();
       usageRecorder.flush();
       usageRetention.stop();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { jobKeys, queueJobId } from "@llmgw/jobs";
 import { staticKeyId } from "../src/services/client-auth.js";
 import { KEY_A, KEY_B, ask, auth, parseSse, runJob, startJobsApi, type JobsTestApi } from "./support/jobs-test-api.js";
+import { largestMetadata, refusedMetadata } from "./support/metadata-cases.js";
 
 let api: JobsTestApi;
 let webhooks: JobsTestApi;
@@ -84,6 +85,23 @@ describe("POST /v1/jobs", () => {
       expect(response.statusCode, JSON.stringify(body)).toBe(400);
       expect(response.json()).toEqual(expected);
     }
+  });
+
+  it("bounds metadata as OpenAI does: 16 keys, 64-character keys, scalar values, strings of 512 characters; 16 KiB of JSON", async () => {
+    for (const { name, metadata, message, param } of refusedMetadata) {
+      const response = await submit({ request: ask(`metadata: ${name}`), metadata });
+      expect(response.statusCode, name).toBe(400);
+      expect(response.json(), name).toEqual(invalid(message, param));
+    }
+    // Nothing of a refused submission was stored.
+    const listed = (await api.app.inject({ url: "/v1/jobs?limit=100", headers: auth(KEY_A) })).json();
+    expect(listed.data.filter((job: { metadata: object }) => "blob" in job.metadata || "note" in job.metadata)).toEqual([]);
+    const largest = { ...largestMetadata, [Object.keys(largestMetadata)[0]]: 42, [Object.keys(largestMetadata)[1]]: true, [Object.keys(largestMetadata)[2]]: null };
+    const accepted = await submit({ request: ask("largest metadata"), metadata: largest });
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.json().metadata).toEqual(largest);
+    const read = await api.app.inject({ url: `/v1/jobs/${accepted.json().id}`, headers: auth(KEY_A) });
+    expect(read.json().metadata).toEqual(largest);
   });
 
   it("answers 404 for a model no provider serves, and 401 without a key", async () => {

@@ -3,6 +3,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { KEY_A, KEY_B, ask, auth, fakeAnswer, runJob, startJobsApi, type JobsTestApi } from "./support/jobs-test-api.js";
 import { readFrames, type Frame } from "./support/ws-client.js";
+import { largestMetadata, refusedMetadata } from "./support/metadata-cases.js";
 
 let api: JobsTestApi;
 const sockets: WebSocket[] = [];
@@ -62,12 +63,32 @@ describe("WebSocket /v1/ws", () => {
     await client.next(ofJob(created.job_id as string, "job.queued"));
   });
 
-  it("holds frames sent before the auth frame's answer in order, and refuses actions before auth", async () => {
+  it("closes a connection without a key with 4401 on its first frame that is not a valid auth frame", async () => {
+    const authenticateFirst = {
+      type: "error",
+      error: {
+        message: 'Authenticate first: send {"type":"auth","api_key":"KEY"} as the first frame.',
+        type: "authentication_error",
+        param: null,
+        code: "invalid_api_key",
+      },
+    };
+    for (const first of [{ type: "subscribe", job_id: "job_whatever00000000000" }, "not json", { type: "auth" }, { type: "nonsense" }]) {
+      const client = await connect({});
+      client.send(first);
+      expect(await client.closed(), JSON.stringify(first)).toEqual({ code: 4401, reason: "authentication failed" });
+      // One error frame saying why, and nothing else was answered.
+      expect(client.frames, JSON.stringify(first)).toEqual([authenticateFirst]);
+    }
+    // A large frame from a connection without a key is refused unread.
+    const large = await connect({});
+    large.send({ type: "auth", api_key: "x".repeat(8_000) });
+    expect(await large.closed()).toEqual({ code: 4401, reason: "authentication failed" });
+    expect(large.frames).toMatchObject([{ type: "error", error: { code: "invalid_api_key", message: expect.stringContaining("over 4096 bytes") } }]);
+  });
+
+  it("holds frames sent before the auth frame's answer in order", async () => {
     const client = await connect({});
-    client.send({ type: "subscribe", job_id: "job_whatever00000000000" });
-    expect(await client.next((frame) => frame.type === "error")).toMatchObject({
-      error: { code: "invalid_api_key", message: 'Authenticate first: send {"type":"auth","api_key":"KEY"}.' },
-    });
     // Pipelined: the create waits for the auth frame's key check.
     client.send({ type: "auth", api_key: KEY_A });
     client.send({ type: "create", request: ask("pipelined"), client_ref: "p" });
@@ -194,6 +215,24 @@ describe("WebSocket /v1/ws", () => {
     await client.next(ofJob(jobId, "job.cancelled"));
     client.send({ type: "cancel", job_id: jobId });
     expect(await client.next((frame) => frame.type === "error")).toMatchObject({ job_id: jobId, error: { code: "job_already_ended" } });
+  });
+
+  it("bounds a create frame's metadata as POST /v1/jobs does, and accepts the largest allowed", async () => {
+    const client = await connect();
+    for (const [index, { name, metadata, message, param }] of refusedMetadata.entries()) {
+      client.send({ type: "create", request: ask(`ws metadata: ${name}`), metadata, client_ref: index });
+      expect(await client.next((frame) => frame.type === "error" && frame.client_ref === index), name).toEqual({
+        type: "error",
+        error: { message, type: "invalid_request_error", param, code: "invalid_request" },
+        client_ref: index,
+      });
+    }
+    expect(client.frames.filter((frame) => frame.type === "job.created")).toEqual([]);
+    client.send({ type: "create", request: ask("ws largest metadata"), metadata: largestMetadata, client_ref: "largest" });
+    const created = await client.next((frame) => frame.type === "job.created");
+    expect(created.client_ref).toBe("largest");
+    const job = (await api.app.inject({ url: `/v1/jobs/${created.job_id}`, headers: auth(KEY_A) })).json();
+    expect(job.metadata).toEqual(largestMetadata);
   });
 
   it("holds many subscriptions per connection, and one hub watch per job for all sockets", async () => {

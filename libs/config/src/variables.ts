@@ -115,6 +115,31 @@ export const variables = {
     parse: parseInteger(1, 1_000_000_000),
     description: "default requests per rolling hour per key",
   }),
+  readRateLimitPerMinute: variable({
+    name: "READ_RATE_LIMIT_PER_MINUTE",
+    default: "600",
+    parse: parseInteger(1, 1_000_000_000),
+    description:
+      "reads per rolling minute per key, apart from the request limits: job reads and lists, event streams, WebSocket subscribe/unsubscribe/cancel (`429` with `x-ratelimit-*-reads` above)",
+  }),
+  maxEventStreamsPerKey: variable({
+    name: "MAX_EVENT_STREAMS_PER_KEY",
+    default: "100",
+    parse: parseInteger(1, 1_000_000),
+    description: "open `GET /v1/jobs/:id/events` streams per key, across all API instances (`429 too_many_connections` above)",
+  }),
+  maxWebSocketsPerKey: variable({
+    name: "MAX_WEBSOCKETS_PER_KEY",
+    default: "50",
+    parse: parseInteger(1, 1_000_000),
+    description: "open WebSocket connections per key, across all API instances (`429 too_many_connections` above)",
+  }),
+  eventStreamMaxMs: variable({
+    name: "EVENT_STREAM_MAX_MS",
+    default: "3600000",
+    parse: parseInteger(100, 86_400_000),
+    description: "lifetime of one `GET /v1/jobs/:id/events` stream; it then ends with a `reconnect` event and the client resumes with `Last-Event-ID`",
+  }),
   cacheEnabled: variable({ name: "CACHE_ENABLED", default: "true", parse: parseBoolean, description: "response cache on" }),
   cacheTtl: variable({
     name: "CACHE_TTL",

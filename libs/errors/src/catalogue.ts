@@ -50,6 +50,11 @@ export const errorCatalogue = {
     message: "This Idempotency-Key was already used with a different request body.",
   },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error", message: "Rate limit reached for this API key." },
+  too_many_connections: {
+    status: 429,
+    type: "rate_limit_error",
+    message: "Too many open connections for this API key; close one, then try again.",
+  },
   too_many_admin_failures: {
     status: 429,
     type: "rate_limit_error",

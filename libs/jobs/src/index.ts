@@ -2,7 +2,7 @@ export * from "./contract.js";
 export * from "./types.js";
 export { toJobObject } from "./job-object.js";
 export { newJobId, randomToken, isJobId, isEventId, compareEventIds } from "./job-ids.js";
-export { createJobStore, JOB_LOG_PAGE_SIZE, type JobStore, type JobStoreOptions, type NewJob, type CreateJobOutcome } from "./job-store.js";
+export { createJobStore, JOB_LOG_PAGE_SIZE, MAX_METADATA_JSON_BYTES, type JobStore, type JobStoreOptions, type NewJob, type CreateJobOutcome } from "./job-store.js";
 export { createJobEventHub, type JobEventHub, type JobFollower, type FollowOptions } from "./job-event-hub.js";
 export { createCompletionQueue, completionJobOptions, queueJobId, type CompletionQueue } from "./completion-queue.js";
 export type { UsageEntry } from "./usage-stream.js";

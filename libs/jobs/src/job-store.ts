@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { GatewayError } from "@llmgw/errors";
 import { jsonTextOf, type ChatCompletion, type ChatCompletionChunk } from "@llmgw/providers";
 import { loggedEvent } from "./logged-event.js";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
@@ -38,6 +39,13 @@ export type CreateJobOutcome = { created: true; record: JobRecord } | { created:
 class SerialisedJson {
   constructor(readonly text: string) {}
 }
+
+/**
+ * The largest metadata a job record holds, as UTF-8 JSON. The API's schema bounds its shape (16
+ * keys, 512-character values); this bounds what a record costs in a `noeviction` Redis whatever
+ * the caller (values full of escapes or 4-byte characters are refused here).
+ */
+export const MAX_METADATA_JSON_BYTES = 16 * 1024;
 
 /** Events read from a job's log per round trip: a follower's replay pages, a catch-up's. */
 export const JOB_LOG_PAGE_SIZE = 500;
@@ -91,6 +99,14 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     /** Creates the record and its job.queued event, or reports the existing job with that id. */
     async create(job: NewJob): Promise<CreateJobOutcome> {
       const createdAt = job.createdAt ?? Date.now();
+      const metadata = JSON.stringify(job.metadata ?? {});
+      const metadataBytes = Buffer.byteLength(metadata, "utf8");
+      if (metadataBytes > MAX_METADATA_JSON_BYTES) {
+        throw new GatewayError("invalid_request", {
+          message: `Invalid value for 'metadata': its JSON must NOT be larger than ${MAX_METADATA_JSON_BYTES} bytes (16 KiB), got ${metadataBytes}.`,
+          param: "metadata",
+        });
+      }
       const fields: Record<string, string> = {
         id: job.id,
         status: "queued",
@@ -102,7 +118,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
         created_at: String(createdAt),
         attempt: "0",
         waiters: "1",
-        metadata: JSON.stringify(job.metadata ?? {}),
+        metadata,
       };
       if (job.requestId) fields.request_id = job.requestId;
       if (job.webhook) fields.webhook = job.webhook;

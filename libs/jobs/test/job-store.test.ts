@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { createJobStore, newJobId, type JobEvent } from "@llmgw/jobs";
+import { GatewayError } from "@llmgw/errors";
+import { createJobStore, MAX_METADATA_JSON_BYTES, newJobId, type JobEvent } from "@llmgw/jobs";
 
 const redisUrl = inject("redisUrl");
 const prefix = `test-${randomUUID()}`;
@@ -31,6 +32,25 @@ describe("job store", () => {
     });
     const record = await store.get(id);
     expect(record).toMatchObject({ id, status: "queued", owner, attempt: 0, result: null, failure: null });
+  });
+
+  it("refuses metadata whose JSON exceeds 16 KiB with a 400 naming the bound, and writes nothing", async () => {
+    const id = newJobId();
+    // 16 values of 512 four-byte characters: within the API schema's shape, 32 KiB of UTF-8 JSON.
+    const metadata = Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`k${index}`, "😀".repeat(512)]));
+    const refused = await store.create({ id, model: "m", provider: "p", owner, mode: "async", metadata }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(GatewayError);
+    expect((refused as GatewayError).toErrorObject()).toEqual({
+      message: expect.stringMatching(/^Invalid value for 'metadata': its JSON must NOT be larger than 16384 bytes \(16 KiB\), got \d+\.$/),
+      type: "invalid_request_error",
+      param: "metadata",
+      code: "invalid_request",
+    });
+    expect((refused as GatewayError).status).toBe(400);
+    expect(await store.get(id)).toBeNull();
+    // Exactly at the bound is accepted: {"k":"…"} is 8 bytes of JSON around the value.
+    const atBound = { k: "x".repeat(MAX_METADATA_JSON_BYTES - 8) };
+    expect(await store.create({ id, model: "m", provider: "p", owner, mode: "async", metadata: atBound })).toMatchObject({ created: true });
   });
 
   it("writes exactly one terminal event and nothing after it", async () => {

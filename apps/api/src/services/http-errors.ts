@@ -18,7 +18,11 @@ function isDatabaseOutage(error: Error): boolean {
 
 /** A JSON-pointer-ish ajv path (`/messages/0/role`) as OpenAI's `param` (`messages[0].role`). */
 function toParam(instancePath: string, missing?: string): string | null {
-  const parts = instancePath.split("/").filter(Boolean);
+  // JSON-pointer escapes: a metadata key "a/b" is the path segment "a~1b".
+  const parts = instancePath
+    .split("/")
+    .filter(Boolean)
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (missing) parts.push(missing);
   if (parts.length === 0) return null;
   return parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
@@ -41,6 +45,11 @@ export function toHttpError(error: FastifyError | Error): GatewayError {
     }
     const param = toParam(first.instancePath, missing);
     const where = param ?? "body";
+    // ajv sets `propertyName` on a propertyNames error; Fastify's type of it leaves the field out.
+    if ((first as { propertyName?: string }).propertyName !== undefined) {
+      // A key (propertyNames) broke the rule, not a value: say so, without echoing a key that may be huge.
+      return new GatewayError("invalid_request", { message: `Invalid key in '${where}': ${first.message}.`, param });
+    }
     const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${where}': ${first.message}.`;
     return new GatewayError("invalid_request", { message, param });
   }

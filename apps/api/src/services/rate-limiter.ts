@@ -34,6 +34,8 @@ export interface RateLimiterOptions {
   prefix: string;
   /** Window lengths; only tests shorten them. */
   windows?: { minuteMs: number; hourMs: number };
+  /** A separate set of counters beside the requests' (the read limit's "reads"); unset = the requests'. */
+  bucket?: string;
 }
 
 // Both src/services and dist/services sit two levels below apps/api, where lua/ lives.
@@ -66,7 +68,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     assertLimit(limits.perMinute, "perMinute");
     assertLimit(limits.perHour, "perHour");
     // The {hash tag} keeps both keys in one slot, as a script touching two keys needs on Redis Cluster.
-    const base = `${prefix}:ratelimit:{${keyId}}`;
+    const base = `${prefix}:ratelimit${options.bucket ? `:${options.bucket}` : ""}:{${keyId}}`;
     const [allowed, minuteCount, minuteWaitMs, hourCount, hourWaitMs] = await redis.llmgwRateLimit(
       `${base}:log`,
       `${base}:seq`,

@@ -4,8 +4,11 @@ import { isEventId, type JobEventHub } from "@llmgw/jobs";
 import type { Logger } from "@llmgw/logger";
 import { toHttpError } from "./http-errors.js";
 import type { ClientAuthenticator, Principal } from "./client-auth.js";
+import { REVOKED_KEY_MESSAGE, type KeySessions } from "./key-sessions.js";
 import type { JobService } from "./job-service.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import type { ConnectionLease, ConnectionLimiter } from "./connection-limiter.js";
+import { readLimitError, type ReadLimiter } from "./read-limiter.js";
 import { parseClientFrame, type ClientFrame, type ClientRef } from "./ws-frames.js";
 import { subscribeToJob, type JobSubscription } from "./ws-subscription.js";
 
@@ -37,11 +40,21 @@ export interface WsHubDeps {
   limiter: RateLimiter | null;
   logger: Logger;
   connectionGauge?: { inc(): void; dec(): void };
+  /** Consumes one read per subscribe, unsubscribe and cancel frame; null when limits are off. */
+  reads?: ReadLimiter | null;
+  /** A connection authenticated by its `auth` frame takes its slot of MAX_WEBSOCKETS_PER_KEY here. */
+  connectionLimiter?: ConnectionLimiter;
+  /** Authenticated connections are registered here under their key; a revocation closes them (4401). */
+  keySessions?: KeySessions;
 }
 
 /** Close codes: 4401 = authentication failed or missing (HTTP 401 in the 4000 range); 1013 = try again later. */
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_SLOW_READER = 1013;
+/** The key already holds MAX_WEBSOCKETS_PER_KEY connections (HTTP 429 in the 4000 range). */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/** An unauthenticated connection's frame larger than this is not even parsed: an auth frame is small. */
+const MAX_UNAUTHENTICATED_FRAME_BYTES = 4096;
 const CLOSE_GOING_AWAY = 1001;
 /** After closing a slow reader, how long its backlog may still drain before the socket is destroyed. */
 const SLOW_READER_GRACE_MS = 2_000;
@@ -59,6 +72,10 @@ interface Connection {
   work: Promise<void>;
   pendingFrames: number;
   authTimer: NodeJS.Timeout | null;
+  /** The connection's slot of its key's WebSocket cap, released on close. */
+  lease: ConnectionLease | null;
+  /** Unregisters the connection from its key's sessions. */
+  leaveSessions: () => void;
 }
 
 type Refs = { clientRef?: ClientRef; jobId?: string };
@@ -126,11 +143,18 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
     setTimeout(() => connection.socket.terminate(), SLOW_READER_GRACE_MS).unref();
   }
 
-  function closeUnauthenticated(connection: Connection, message: string) {
+  function closeUnauthenticated(connection: Connection, message: string, reason = "authentication failed") {
+    if (connection.closed) return;
     sendError(connection, new GatewayError("invalid_api_key", { message }));
     connection.closed = true;
     stopAll(connection);
-    connection.socket.close(CLOSE_UNAUTHENTICATED, "authentication failed");
+    connection.socket.close(CLOSE_UNAUTHENTICATED, reason);
+  }
+
+  /** Indexes the connection under its key, so revoking the key closes it at once. */
+  function joinSessions(connection: Connection, keyId: string) {
+    const end = () => closeUnauthenticated(connection, REVOKED_KEY_MESSAGE, "API key revoked");
+    connection.leaveSessions = deps.keySessions?.open(keyId, end) ?? (() => {});
   }
 
   function stopAll(connection: Connection) {
@@ -166,11 +190,13 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
   async function handleFrame(connection: Connection, frame: ClientFrame) {
     const refs: Refs = { clientRef: frame.client_ref, jobId: "job_id" in frame ? frame.job_id : undefined };
     if (frame.type === "auth") return authenticate(connection, frame.api_key, refs);
-    if (connection.principal === null) {
-      return sendError(connection, new GatewayError("invalid_api_key", { message: 'Authenticate first: send {"type":"auth","api_key":"KEY"}.' }), refs);
-    }
+    if (connection.principal === null) return closeUnauthenticated(connection, AUTHENTICATE_FIRST);
     const principal = await currentPrincipal(connection);
     if (!principal) return;
+    if (frame.type !== "create" && deps.reads) {
+      const read = await deps.reads.consume(principal.keyId);
+      if (!read.allowed) throw readLimitError(read);
+    }
     switch (frame.type) {
       case "create":
         return create(connection, principal, frame, refs);
@@ -179,7 +205,7 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
           throw new GatewayError("invalid_request", { message: "Invalid value for 'after': an event id such as 1764201600000-0.", param: "after" });
         }
         await deps.jobs.owned(principal, frame.job_id);
-        if (!connection.subscriptions.has(frame.job_id) && connection.subscriptions.size >= options.maxSubscriptionsPerConnection) {
+        if (atSubscriptionCap(connection, frame.job_id)) {
           throw new GatewayError("invalid_request", { message: `At most ${options.maxSubscriptionsPerConnection} subscriptions per connection.` });
         }
         subscribe(connection, frame.job_id, frame.after);
@@ -204,10 +230,20 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
     const principal = await deps.authenticator.authenticate(apiKey);
     if (connection.closed) return;
     if (!principal) return closeUnauthenticated(connection, "Incorrect API key in the auth frame.");
+    if (deps.connectionLimiter) {
+      try {
+        connection.lease = await deps.connectionLimiter.acquire(principal.keyId, "sockets");
+      } catch (error) {
+        return closeRefused(connection, error);
+      }
+      // Closed while the slot was being taken: the close handler found no lease to give back.
+      if (connection.closed) return connection.lease.release();
+    }
     if (connection.authTimer) clearTimeout(connection.authTimer);
     connection.authTimer = null;
     connection.principal = principal;
     connection.apiKey = apiKey;
+    joinSessions(connection, principal.keyId);
     send(connection, ack("auth", refs));
   }
 
@@ -227,18 +263,41 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
       { requestId: connection.requestId },
     );
     send(connection, { type: "job.created", job_id: job.id, client_ref: refs.clientRef ?? null });
+    if (atSubscriptionCap(connection, job.id)) {
+      // The job stands; only the automatic subscription is refused, and said so (never silently past the cap).
+      const message = `Subscription limit reached: at most ${options.maxSubscriptionsPerConnection} subscriptions per connection. Job ${job.id} was created but this connection is not subscribed to it: unsubscribe from another job, then subscribe to it.`;
+      return sendError(connection, new GatewayError("invalid_request", { message }), { jobId: job.id, clientRef: refs.clientRef });
+    }
     subscribe(connection, job.id, undefined);
+  }
+
+  function atSubscriptionCap(connection: Connection, jobId: string): boolean {
+    return !connection.subscriptions.has(jobId) && connection.subscriptions.size >= options.maxSubscriptionsPerConnection;
+  }
+
+  /** Refuses a frame-authenticated connection it could not give a slot: an error frame, then 4429 (over the cap) or 1013 (Redis down). */
+  function closeRefused(connection: Connection, error: unknown) {
+    sendError(connection, error);
+    connection.closed = true;
+    stopAll(connection);
+    const overCap = error instanceof GatewayError && error.code === "too_many_connections";
+    connection.socket.close(overCap ? CLOSE_TOO_MANY_CONNECTIONS : CLOSE_SLOW_READER, overCap ? "too many connections for this API key" : "try again later");
   }
 
   function onMessage(connection: Connection, data: RawData, isBinary: boolean) {
     connection.alive = true;
     if (connection.closed) return;
+    // Nothing but a small auth frame is worth reading from a connection without a key.
+    if (connection.principal === null && connection.pendingFrames === 0 && rawLength(data) > MAX_UNAUTHENTICATED_FRAME_BYTES) {
+      return closeUnauthenticated(connection, `Authenticate first: a frame over ${MAX_UNAUTHENTICATED_FRAME_BYTES} bytes is not read from a connection without a key.`);
+    }
     // Backpressure instead of refusal: a client that sends faster than its frames are handled waits in TCP.
     if (++connection.pendingFrames >= options.maxPendingFrames) connection.socket.pause();
     connection.work = connection.work.then(async () => {
       const parsed = parseClientFrame(data, isBinary);
       try {
-        if (!parsed.ok) return sendError(connection, parsed.error, parsed);
+        // A connection without a key gets one chance: its first frame is a valid auth frame, or it is closed.
+        if (!parsed.ok) return connection.principal === null ? closeUnauthenticated(connection, AUTHENTICATE_FIRST) : sendError(connection, parsed.error, parsed);
         if (!connection.closed) await handleFrame(connection, parsed.frame);
       } catch (error) {
         const frame = parsed.ok ? parsed.frame : null;
@@ -254,7 +313,7 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
      * Takes over an upgraded socket. `principal` and `apiKey` are set when the upgrade request
      * carried a valid key; otherwise the first frame must authenticate.
      */
-    accept(socket: WebSocket, auth: { principal: Principal | null; apiKey: string | null }, requestId: string) {
+    accept(socket: WebSocket, auth: { principal: Principal | null; apiKey: string | null; lease?: ConnectionLease }, requestId: string) {
       const connection: Connection = {
         socket,
         requestId,
@@ -266,10 +325,13 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
         work: Promise.resolve(),
         pendingFrames: 0,
         authTimer: null,
+        lease: auth.lease ?? null,
+        leaveSessions: () => {},
       };
       connections.add(connection);
       deps.connectionGauge?.inc();
-      if (!connection.principal) {
+      if (connection.principal) joinSessions(connection, connection.principal.keyId);
+      else {
         connection.authTimer = setTimeout(
           () => closeUnauthenticated(connection, `No auth frame within ${options.authTimeoutMs} ms: send {"type":"auth","api_key":"KEY"} first.`),
           options.authTimeoutMs,
@@ -280,6 +342,8 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
       socket.once("close", () => {
         connection.closed = true;
         if (connection.authTimer) clearTimeout(connection.authTimer);
+        connection.lease?.release();
+        connection.leaveSessions();
         stopAll(connection);
         connections.delete(connection);
         deps.connectionGauge?.dec();
@@ -306,6 +370,12 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
 }
 
 export type WsHub = ReturnType<typeof createWsHub>;
+
+const AUTHENTICATE_FIRST = 'Authenticate first: send {"type":"auth","api_key":"KEY"} as the first frame.';
+
+function rawLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((total, part) => total + part.byteLength, 0) : data.byteLength;
+}
 
 function ack(action: "auth" | "unsubscribe" | "cancel", refs: Refs) {
   return {

@@ -6,6 +6,7 @@ import type { ApiContext } from "../../context.js";
 import { settle } from "../../services/completion-service.js";
 import { completionToChunks } from "../../services/completion-replay.js";
 import type { CachePlan } from "../../services/completion-cache.js";
+import { revokedKeyError } from "../../services/key-sessions.js";
 import { openSse } from "../../services/sse-writer.js";
 import { chatCompletionRequestSchema } from "../../schemas/chat-completion-request.js";
 
@@ -60,11 +61,20 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       reply.raw.once("close", onClose);
       const deadline = Date.now() + context.config.syncTimeoutMs;
       const endWait = context.metrics.startSyncWait(stream ? "stream" : "json");
+      // A stream ends as soon as its key is revoked; a JSON waiter hears its job's cancel instead.
+      let revoked = false;
+      const leaveSession = stream
+        ? context.keySessions.open(principal.keyId, () => {
+            revoked = true;
+            follower.close();
+          })
+        : () => {};
       try {
         if (!stream) return await context.completions.waitForResult(jobId, follower, deadline);
-        await streamJob(request, reply, jobId, follower, deadline);
+        await streamJob(request, reply, jobId, follower, deadline, () => revoked);
         return reply;
       } finally {
+        leaveSession();
         endWait();
         if (reply.raw.writableFinished) reply.raw.off("close", onClose);
         follower.close();
@@ -87,9 +97,17 @@ async function replayAsStream(reply: FastifyReply, completion: ChatCompletion, w
  * Forwards the job's chunks as SSE. The answer starts only with the first chunk, so a job that
  * fails before any text still answers with its own status and error body.
  */
-async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: string, follower: JobFollower, deadline: number) {
+async function streamJob(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  jobId: string,
+  follower: JobFollower,
+  deadline: number,
+  revoked: () => boolean,
+) {
   let event = await follower.next(deadline);
-  while (event && event.type !== "job.chunk" && settle(event, jobId) === null) event = await follower.next(deadline);
+  while (event && !revoked() && event.type !== "job.chunk" && settle(event, jobId) === null) event = await follower.next(deadline);
+  if (revoked()) throw revokedKeyError();
   if (!event) throw new GatewayError("sync_timeout", { jobId });
   if (event.type === "job.completed") {
     // The provider answered in one piece; replay it as the stream the caller asked for.
@@ -101,7 +119,7 @@ async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: st
   const sse = openSse(reply.raw, reply.getHeaders());
   let chunksSent = 0;
   // After the first chunk the worker's idle and total timeouts bound the wait, not the sync deadline.
-  for (; event; event = await follower.next()) {
+  for (; event && !revoked(); event = await follower.next()) {
     switch (event.type) {
       case "job.chunk":
         // The chunk as the provider wrote it, unparsed on the way.
@@ -130,6 +148,7 @@ async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: st
         return sse.end();
     }
   }
-  request.log.warn({ jobId }, "event stream closed before the job ended");
+  if (revoked()) await sse.send(revokedKeyError().toErrorBody());
+  else request.log.warn({ jobId }, "event stream closed before the job ended");
   sse.end();
 }

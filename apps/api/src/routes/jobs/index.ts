@@ -37,12 +37,13 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
     },
   );
 
-  app.get("/jobs", { schema: { tags, summary: "List the caller's jobs, newest first" } }, async (request) => {
+  // Reads count against the key's read limit (READ_RATE_LIMIT_PER_MINUTE), not its request limits.
+  app.get("/jobs", { schema: { tags, summary: "List the caller's jobs, newest first" }, config: { rateLimit: "read" } }, async (request) => {
     const query = request.query as Record<string, unknown>;
     return context.jobs.list(request.principal, { limit: listLimit(query.limit), after: listCursor(query.after) });
   });
 
-  app.get("/jobs/:id", { schema: { params: jobIdParamsSchema, tags, summary: "Read a job" } }, async (request, reply) => {
+  app.get("/jobs/:id", { schema: { params: jobIdParamsSchema, tags, summary: "Read a job" }, config: { rateLimit: "read" } }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const job = await context.jobs.get(request.principal, id);
     reply.header("x-job-id", job.id);
@@ -50,7 +51,8 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
   });
 
   // Takes no body; `Content-Type: application/json` with an empty one is accepted (plugins/json-body.ts).
-  app.post("/jobs/:id/cancel", { schema: { params: jobIdParamsSchema, tags, summary: "Cancel a queued or running job" } }, async (request, reply) => {
+  const cancelRoute = { schema: { params: jobIdParamsSchema, tags, summary: "Cancel a queued or running job" }, config: { rateLimit: "read" as const } };
+  app.post("/jobs/:id/cancel", cancelRoute, async (request, reply) => {
     const { id } = request.params as { id: string };
     const job = await context.jobs.cancel(request.principal, id);
     reply.header("x-job-id", job.id);
@@ -64,16 +66,32 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
         params: jobIdParamsSchema,
         tags,
         summary: "The job's events as server-sent events",
-        description: "Resumable: send the last `id:` seen as the Last-Event-ID header (or `?after=`). Ends after the job's final event.",
+        description:
+          "Resumable: send the last `id:` seen as the Last-Event-ID header (or `?after=`). Ends after the job's final event, " +
+          "or after EVENT_STREAM_MAX_MS with a `reconnect` event (resume with Last-Event-ID). " +
+          "At most MAX_EVENT_STREAMS_PER_KEY open at once per key (429 too_many_connections above).",
       },
+      config: { rateLimit: "read" },
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const after = resumeAfter(request);
       await context.jobs.owned(request.principal, id);
-      reply.header("x-job-id", id);
-      reply.hijack();
-      await writeJobEventStream(reply.raw, reply.getHeaders(), { hub: context.hub, jobId: id, after });
+      // A slot of the key's MAX_EVENT_STREAMS_PER_KEY, across instances, until the stream ends.
+      const lease = await context.connectionLimiter.acquire(request.principal.keyId, "streams");
+      try {
+        reply.header("x-job-id", id).headers(lease.headers);
+        reply.hijack();
+        await writeJobEventStream(reply.raw, reply.getHeaders(), {
+          hub: context.hub,
+          jobId: id,
+          after,
+          openSession: (end) => context.keySessions.open(request.principal.keyId, end),
+          maxLifetimeMs: context.config.eventStreamMaxMs,
+        });
+      } finally {
+        lease.release();
+      }
       return reply;
     },
   );

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import type { ApiContext } from "../../context.js";
 import { presentedApiKey } from "../../plugins/client-auth.js";
+import type { ConnectionLease } from "../../services/connection-limiter.js";
 
 /**
  * `GET /ws`: job events over WebSocket (CONTRACT section 6). Registered outside the client-auth
@@ -9,6 +10,8 @@ import { presentedApiKey } from "../../plugins/client-auth.js";
  * before the upgrade (401 when wrong), and without one the first frame must authenticate.
  */
 export async function webSocketRoutes(app: FastifyInstance, context: ApiContext) {
+  /** The slot of MAX_WEBSOCKETS_PER_KEY taken before the upgrade, handed to the hub with the socket. */
+  const leases = new WeakMap<FastifyRequest, ConnectionLease>();
   app.route({
     method: "GET",
     url: "/ws",
@@ -16,7 +19,8 @@ export async function webSocketRoutes(app: FastifyInstance, context: ApiContext)
       tags: ["jobs"],
       summary: "Jobs over WebSocket",
       description:
-        'JSON text frames. Authenticate with the usual headers or a first frame {"type":"auth","api_key":"…"} within 5 s. ' +
+        'JSON text frames. Authenticate with the usual headers or a first frame {"type":"auth","api_key":"…"} within 5 s ' +
+        "(any other first frame closes the connection with 4401). At most MAX_WEBSOCKETS_PER_KEY connections per key: 429 before the upgrade, or 4429 after an auth frame. " +
         'Client frames: create {request, client_ref?, webhook?, metadata?}, subscribe {job_id, after?}, unsubscribe {job_id}, cancel {job_id}. ' +
         "Server frames: job.created, job events {type, job_id, event_id, data}, ack {action}, error {error, job_id?, client_ref?}. " +
         "A plain GET without an upgrade answers 426.",
@@ -27,11 +31,17 @@ export async function webSocketRoutes(app: FastifyInstance, context: ApiContext)
       const principal = await context.authenticator.authenticate(apiKey);
       if (!principal) throw new GatewayError("invalid_api_key");
       request.principal = principal;
+      // Over the key's cap: 429 before the upgrade. (A socket authenticated by frame takes its slot in the hub.)
+      const lease = await context.connectionLimiter.acquire(principal.keyId, "sockets");
+      leases.set(request, lease);
+      // Released by the hub on close; this covers an upgrade that never completes (released twice is harmless).
+      request.raw.socket?.once("close", () => lease.release());
     },
     // `wsHandler` with a plain handler beside it (rather than `websocket: true`) keeps the route in the OpenAPI document.
     wsHandler: (socket, request) => {
       const principal = request.principal ?? null;
-      context.wsHub.accept(socket, { principal, apiKey: principal ? (presentedApiKey(request.headers) ?? null) : null }, request.id);
+      const lease = leases.get(request);
+      context.wsHub.accept(socket, { principal, apiKey: principal ? (presentedApiKey(request.headers) ?? null) : null, lease }, request.id);
     },
     handler: async (_request, reply) => {
       reply.header("upgrade", "websocket");
