@@ -3,7 +3,9 @@
 // Settings (env): BENCH_SECONDS per measured run (3), BENCH_REPEATS runs per point (3),
 // BENCH_WARMUP seconds (1), BENCH_BURST jobs per drain burst (2000), BENCH_PROFILE=0 skips
 // the profile, BENCH_QUIET_WAIT seconds to wait at the start for other processes to leave the
-// CPUs (20), BENCH_RETRY_SECONDS budget for measuring noisy points again (40). See bench/README.md.
+// CPUs (20), BENCH_RETRY_SECONDS budget for measuring noisy points again (40), BENCH_LONG_STREAMS=0
+// skips the long streams, BENCH_LONG_SECONDS their measured window (10; 15 in long-streams.mjs),
+// BENCH_LONG_CLIENTS (300), BENCH_LONG_CHUNKS (100), BENCH_LONG_GAP_MS (20). See bench/README.md.
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -11,7 +13,8 @@ import { freePort, startRedisServer } from "@llmgw/testing";
 import { startBenchGateway } from "./lib/gateway.mjs";
 import { measureHttp } from "./lib/load.mjs";
 import { measureJobDrain, measureSyncDrain, waitForDrain } from "./lib/jobs-throughput.mjs";
-import { createNoiseRetry, waitForQuietMachine } from "./lib/cpu-meter.mjs";
+import { childPids, createNoiseRetry, waitForQuietMachine } from "./lib/cpu-meter.mjs";
+import { formatLongStreams, runLongStreams } from "./lib/long-streams.mjs";
 import { readRss, startMockProcess, startReference } from "./lib/processes.mjs";
 import { profileGateway } from "./lib/profile-run.mjs";
 import { describeMachine, formatTable, row, writeResults } from "./lib/report.mjs";
@@ -33,6 +36,14 @@ const settings = {
   // 5 words: about 10 stream events; 10 words 5 ms apart: about 20 events, a realistic token pace.
   syncAnswer: "[[mock:words=5]]",
   streamAnswer: "[[mock:words=10,chunk_delay=5]]",
+  // Long streams (long-streams.mjs): a shorter window than the standalone script's 15 s.
+  longStreams: process.env.BENCH_LONG_STREAMS !== "0",
+  long: {
+    clients: Number(process.env.BENCH_LONG_CLIENTS ?? 300),
+    chunks: Number(process.env.BENCH_LONG_CHUNKS ?? 100),
+    gapMs: Number(process.env.BENCH_LONG_GAP_MS ?? 20),
+    seconds: Number(process.env.BENCH_LONG_SECONDS ?? 10),
+  },
 };
 const clientKey = `gw-bench-${randomUUID().replace(/-/g, "")}`;
 const auth = { authorization: `Bearer ${clientKey}` };
@@ -104,6 +115,8 @@ try {
   await gateway.stop();
   gateway = undefined;
 
+  if (settings.longStreams) results.longStreams = await longStreamPoints();
+
   if (settings.profile) {
     log("profiling the API and a worker under sync JSON at c=16");
     results.profile = await profileGateway({ redisUrl: redis.url, upstreamUrl: mock.url, clientKey, freePort, body: uniqueJson, seconds: 8, mockPid: mock.process.pid });
@@ -136,6 +149,22 @@ async function streamPoints(api, upstream) {
     rows.push(row({ scenario: "gateway stream: total", concurrency: connections, rps: viaGateway.rps, p50: viaGateway.totalP50, p99: viaGateway.totalP99, added: viaGateway.totalP50 - directStream.totalP50, apiPeakRssMb: rss }));
   }
   return stream;
+}
+
+/** Long streams through the bare pipe and through a gateway of their own (cache and rate limits off). */
+async function longStreamPoints() {
+  const long = { ...settings.long, workerConcurrency: Math.max(settings.long.clients, 32) };
+  const measured = await runLongStreams({ ...long, redisUrl: redis.url, redisPid: childPids("redis-server")[0], mock, freePort, prefix: `long-${randomUUID()}`, log, quietly: (measure) => retry.quietly(measure) });
+  const what = `~${measured.pipe.chunksPerStream} chunks ${long.gapMs} ms apart, ${long.seconds} s window`;
+  const cpu = (result, names) => names.map((name) => `${name} ${(result.cpuMsPerChunk[name] * 1000).toFixed(1)}`).join(", ");
+  const errors = (result) => (result.errors ? `, ${result.errors} errors` : "");
+  const { pipe, gateway: viaGateway } = measured;
+  const scenario = (side, figure) => `long streams, ${side}: ${figure}`;
+  rows.push(row({ scenario: scenario("bare pipe", "first chunk"), concurrency: long.clients, rps: pipe.streamsPerSecond, p50: pipe.ttfcP50, p99: pipe.ttfcP99, note: `streams/s; ${what}; ${Math.round(pipe.chunksPerSecond)} chunks/s${errors(pipe)}`, foreignCpu: pipe.foreignCpu }));
+  rows.push(row({ scenario: scenario("bare pipe", "chunk gap"), concurrency: long.clients, rps: pipe.chunksPerSecond, p50: pipe.gapP50, p99: pipe.gapP99, note: `chunks/s; CPU µs/chunk: ${cpu(pipe, ["pipe", "mock", "bench"])}; pipe peak RSS ${Math.round(pipe.peakRssSumMb)} MB` }));
+  rows.push(row({ scenario: scenario("gateway", "first chunk"), concurrency: long.clients, rps: viaGateway.streamsPerSecond, p50: viaGateway.ttfcP50, p99: viaGateway.ttfcP99, apiPeakRssMb: viaGateway.peakRssMb.api, note: `streams/s; 1 API, 1 worker (concurrency ${long.workerConcurrency}), cache and limits off; ${Math.round(viaGateway.chunksPerSecond)} chunks/s${errors(viaGateway)}`, foreignCpu: viaGateway.foreignCpu }));
+  rows.push(row({ scenario: scenario("gateway", "chunk gap"), concurrency: long.clients, rps: viaGateway.chunksPerSecond, p50: viaGateway.gapP50, p99: viaGateway.gapP99, apiPeakRssMb: viaGateway.peakRssMb.api, note: `chunks/s; CPU µs/chunk: ${cpu(viaGateway, ["api", "worker", "redis", "mock", "bench"])}; API+worker+Redis peak RSS ${Math.round(viaGateway.peakRssSumMb)} MB` }));
+  return { settings: long, ...measured };
 }
 
 async function jobPoints(stack, apiRss) {
@@ -263,6 +292,11 @@ function printReport(report) {
   for (const note of report.notes) console.log(`note: ${note}`);
   const noisy = report.rows.filter((entry) => entry.foreignCpuShare >= 0.03).length;
   if (noisy > 0) console.log(`WARNING: ${noisy} points ran while other processes used the CPU (NOISY): rerun on a quiet machine to compare.`);
+  if (report.longStreams) {
+    const long = report.longStreams.settings;
+    console.log(`\nlong streams: ${long.clients} clients, answers of about ${long.chunks} chunks ${long.gapMs} ms apart, ${long.seconds} s measured (bench/long-streams.mjs: 15 s):`);
+    for (const line of formatLongStreams(report.longStreams)) console.log(`  ${line}`);
+  }
   console.log("\ntargets (issue 6), against figures of this run:");
   for (const target of report.targets) console.log(`  ${target.met ? "met " : "MISS"}  ${target.target}: ${target.measured} (bound ${target.bound})`);
   console.log("\nRedis round trips of one synchronous JSON request (cache miss), in order:");
