@@ -67,7 +67,8 @@ async function main() {
     {
       runner,
       metrics,
-      resolveProvider: (name) => authAlarm.watch(registry.get(name)),
+      resolveProvider: (name) => registry.get(name),
+      onTryFailed: authAlarm.observe,
       logger,
       maxAttempts: config.jobAttempts,
       timeouts: { firstByteMs: config.firstByteTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.jobTimeoutMs },

@@ -18,6 +18,8 @@ export interface ProcessDeps {
    * it wrote is sure to reach Redis before the completed event. Failures never fail the job.
    */
   beforeComplete?(data: CompletionJobData, result: ChatCompletion): Promise<void>;
+  /** Told of every failed try's error (provider-auth-alarm.ts). */
+  onTryFailed?(error: unknown): void;
   /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
   metrics?: JobMetrics;
 }
@@ -93,6 +95,7 @@ export async function processCompletionJob(
       metrics?.cancelled(latency());
       return;
     }
+    deps.onTryFailed?.(caught);
     const retry = shouldRetry(caught, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode });
     metrics?.failed(caught, !retry, latency());
     if (retry) {

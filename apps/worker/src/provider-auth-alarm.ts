@@ -1,5 +1,4 @@
 import type { Logger } from "@llmgw/logger";
-import type { ChatCompletionChunk, ProviderAdapter } from "@llmgw/providers";
 import { isProviderAuthError } from "./retry-policy.js";
 
 /**
@@ -11,7 +10,6 @@ import { isProviderAuthError } from "./retry-policy.js";
  */
 export function createProviderAuthAlarm(logger: Logger) {
   const raised = new Set<string>();
-  const watched = new Map<ProviderAdapter, ProviderAdapter>();
 
   const observe = (error: unknown) => {
     if (!isProviderAuthError(error) || raised.has(error.provider)) return;
@@ -22,38 +20,6 @@ export function createProviderAuthAlarm(logger: Logger) {
     );
   };
 
-  return {
-    observe,
-    /** The adapter, with every refusal of the gateway's key reported to the alarm (the same wrapper each time). */
-    watch(adapter: ProviderAdapter | undefined): ProviderAdapter | undefined {
-      if (!adapter) return undefined;
-      let wrapped = watched.get(adapter);
-      if (!wrapped) watched.set(adapter, (wrapped = watchAdapter(adapter, observe)));
-      return wrapped;
-    },
-  };
-}
-
-function watchAdapter(adapter: ProviderAdapter, observe: (error: unknown) => void): ProviderAdapter {
-  const rethrow = (error: unknown): never => {
-    observe(error);
-    throw error;
-  };
-  return {
-    name: adapter.name,
-    supportsStreaming: adapter.supportsStreaming,
-    createChatCompletion: (request, options) => adapter.createChatCompletion(request, options).catch(rethrow),
-    streamChatCompletion: (request, options) => watchStream(adapter.streamChatCompletion(request, options), rethrow),
-    listModels: adapter.listModels && ((options) => adapter.listModels!(options).catch(rethrow)),
-    close: adapter.close && (() => adapter.close!()),
-  };
-}
-
-async function* watchStream(chunks: AsyncIterable<ChatCompletionChunk>, rethrow: (error: unknown) => never): AsyncIterable<ChatCompletionChunk> {
-  try {
-    // yield* hands an early return (the consumer stopped reading) on to the upstream's stream.
-    yield* chunks;
-  } catch (error) {
-    rethrow(error);
-  }
+  /** Called with every error of a try: a refusal of the gateway's key is reported once per provider. */
+  return { observe };
 }

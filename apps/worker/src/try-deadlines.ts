@@ -23,6 +23,11 @@ export function startTryDeadlines(controller: AbortController, settings: Deadlin
   return {
     /** Call for each chunk received: restarts the idle clock. */
     progress() {
+      if (sawChunk) {
+        // Restarts the same timer: no new timer per chunk.
+        idle.refresh();
+        return;
+      }
       sawChunk = true;
       clearTimeout(idle);
       idle = setTimeout(expire(`no data for ${settings.idleMs} ms in the middle of the answer`), settings.idleMs);

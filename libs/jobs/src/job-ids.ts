@@ -33,11 +33,21 @@ export function isEventId(value: unknown): value is string {
   return typeof value === "string" && eventIdPattern.test(value);
 }
 
-/** Orders two stream ids ("ms-seq"). */
+/** Orders two stream ids ("ms-seq"), without allocating: compared as numbers of digits, then digit by digit. */
 export function compareEventIds(a: string, b: string): number {
-  const [aMs, aSeq] = a.split("-").map(BigInt);
-  const [bMs, bSeq] = b.split("-").map(BigInt);
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  const aDash = a.indexOf("-");
+  const bDash = b.indexOf("-");
+  return comparePart(a, 0, aDash, b, 0, bDash) || comparePart(a, aDash + 1, a.length, b, bDash + 1, b.length);
+}
+
+/** Compares two runs of decimal digits as numbers (a client's Last-Event-ID may have leading zeros). */
+function comparePart(a: string, aFrom: number, aTo: number, b: string, bFrom: number, bTo: number): number {
+  while (aTo - aFrom > 1 && a.charCodeAt(aFrom) === 48 /* 0 */) aFrom++;
+  while (bTo - bFrom > 1 && b.charCodeAt(bFrom) === 48) bFrom++;
+  if (aTo - aFrom !== bTo - bFrom) return aTo - aFrom < bTo - bFrom ? -1 : 1;
+  for (let i = 0; i < aTo - aFrom; i++) {
+    const difference = a.charCodeAt(aFrom + i) - b.charCodeAt(bFrom + i);
+    if (difference !== 0) return difference < 0 ? -1 : 1;
+  }
   return 0;
 }

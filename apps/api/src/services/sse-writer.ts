@@ -22,8 +22,19 @@ export function openSse(raw: ServerResponse, headers: Record<string, string | nu
   });
   raw.flushHeaders();
 
+  // Events written in the same tick (chunks that arrived together) leave in one system call.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    raw.uncork();
+  };
   const write = async (text: string) => {
     if (raw.destroyed || raw.writableEnded) return;
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
     if (!raw.write(text)) await Promise.race([once(raw, "drain"), once(raw, "close")]);
   };
 

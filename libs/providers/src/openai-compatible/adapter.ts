@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import { ProviderError } from "../provider-error.js";
-import { readSseJson } from "../sse/read-sse-json.js";
+import { parseSseJson } from "../sse/read-sse-json.js";
+import { readSseData } from "../sse/read-sse-data.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ProviderAdapter, ProviderCallOptions } from "../types.js";
 import {
   errorFromConnection,
@@ -125,7 +126,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Stopping at [DONE] must not destroy the body (that builds an AbortError, stack and all, per
       // call): the finally below reads the tail so that the socket serves the next call.
       const events = response.body.iterator({ destroyOnReturn: false });
-      for await (const chunk of readSseJson<ChatCompletionChunk>(events, { provider: name, secrets })) {
+      // One generator less per chunk than readSseJson: the payloads are parsed in this loop.
+      for await (const payload of readSseData(events)) {
+        const chunk = parseSseJson<ChatCompletionChunk>(payload, { provider: name, secrets });
+        if (chunk === undefined) continue;
         if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
         yield chunk;
       }

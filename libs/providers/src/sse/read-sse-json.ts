@@ -9,22 +9,27 @@ export interface SseJsonOptions {
 }
 
 /**
- * Parses each SSE payload as JSON. A payload carrying an `error` field (how OpenAI-compatible
- * upstreams report a failure after the 200) becomes a ProviderError; so does unparsable JSON.
- * Each value keeps the text it came as (jsonTextOf), to be forwarded without serialising it again.
+ * One SSE payload as JSON; undefined for an empty one. A payload carrying an `error` field (how
+ * OpenAI-compatible upstreams report a failure after the 200) becomes a ProviderError; so does
+ * unparsable JSON. The value keeps the text it came as (jsonTextOf), to be forwarded as it is.
  */
+export function parseSseJson<T>(payload: string, options: SseJsonOptions): T | undefined {
+  if (payload.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    throw errorFromMalformedAnswer(options.provider, "an event is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null) return value as T;
+  if ("error" in value && (value as { error: unknown }).error != null) throw errorFromPayload(options.provider, value, options.secrets ?? []);
+  return keepRawJson(value, payload) as T;
+}
+
+/** Each SSE payload parsed by parseSseJson. */
 export async function* readSseJson<T>(stream: AsyncIterable<Uint8Array>, options: SseJsonOptions): AsyncGenerator<T, void, undefined> {
   for await (const payload of readSseData(stream)) {
-    if (payload.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(payload);
-    } catch {
-      throw errorFromMalformedAnswer(options.provider, "an event is not valid JSON");
-    }
-    if (typeof value === "object" && value !== null && "error" in value && (value as { error: unknown }).error != null) {
-      throw errorFromPayload(options.provider, value, options.secrets ?? []);
-    }
-    yield (typeof value === "object" && value !== null ? keepRawJson(value, payload) : value) as T;
+    const value = parseSseJson<T>(payload, options);
+    if (value !== undefined) yield value;
   }
 }
