@@ -56,7 +56,8 @@ function documentedRoutes(instance: FastifyInstance) {
   );
 }
 
-type Operation = { tags?: string[]; summary?: string; security?: Record<string, string[]>[] };
+type Response = { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: Record<string, unknown> }> };
+type Operation = { tags?: string[]; summary?: string; security?: Record<string, string[]>[]; responses: Record<string, Response> };
 interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
@@ -121,6 +122,47 @@ describe("the OpenAPI document at /docs/json", () => {
             ? clientSecurity
             : [];
         expect({ route: `${method} ${path}`, security: effective }).toEqual({ route: `${method} ${path}`, security: expected });
+      }
+    }
+  });
+
+  it("declares the error answers each route can give, in the OpenAI error shape", () => {
+    const errorShape = { type: "object", required: ["error"] };
+    const codes = (method: string, path: string) => Object.keys(doc.paths[path][method].responses).sort();
+    for (const prefix of ["/v1", "/api/v1"]) {
+      const chat = doc.paths[`${prefix}/chat/completions`].post.responses;
+      expect(codes("post", `${prefix}/chat/completions`)).toEqual(
+        ["200", "400", "401", "403", "404", "408", "409", "413", "415", "429", "502", "503", "504"].sort(),
+      );
+      for (const status of ["401", "408", "429", "502", "504"]) {
+        expect(chat[status].content?.["application/json"].schema).toMatchObject(errorShape);
+      }
+      for (const status of ["502", "504"]) expect(Object.keys(chat[status].headers ?? {})).toContain("x-should-retry");
+      expect(chat["429"].description).toContain("rate_limit_exceeded");
+      expect(Object.keys(chat["429"].headers ?? {})).toEqual(expect.arrayContaining(["x-ratelimit-remaining-requests", "retry-after"]));
+      // The success answer is documented (JSON or SSE) but declared to the document only.
+      expect(Object.keys(chat["200"].content ?? {}).sort()).toEqual(["application/json", "text/event-stream"]);
+
+      const read = doc.paths[`${prefix}/jobs/{id}`].get.responses;
+      expect(Object.keys(read["200"].headers ?? {})).toEqual(expect.arrayContaining(["x-ratelimit-limit-reads", "x-ratelimit-remaining-reads"]));
+      expect(Object.keys(read["429"].headers ?? {})).toEqual(expect.arrayContaining(["x-ratelimit-reset-reads", "retry-after"]));
+
+      const events = doc.paths[`${prefix}/jobs/{id}/events`].get.responses;
+      expect(events["429"].description).toContain("too_many_connections");
+      expect(Object.keys(events["200"].headers ?? {})).toEqual(expect.arrayContaining(["x-ratelimit-limit-streams", "x-ratelimit-remaining-streams"]));
+
+      const socket = doc.paths[`${prefix}/ws`].get.responses;
+      expect(socket["429"].description).toContain("too_many_connections");
+      expect(Object.keys(socket["429"].headers ?? {})).toEqual(expect.arrayContaining(["x-ratelimit-limit-sockets", "x-ratelimit-remaining-sockets"]));
+      expect(socket["401"].content?.["application/json"].schema).toMatchObject(errorShape);
+      expect(Object.keys(doc.paths[`${prefix}/models`].get.responses)).toEqual(expect.arrayContaining(["200", "401"]));
+    }
+    for (const [path, operations] of Object.entries(doc.paths).filter(([path]) => path.startsWith("/api/v1/admin/"))) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect({ route: `${method} ${path}`, description: operation.responses["429"]?.description }).toEqual({
+          route: `${method} ${path}`,
+          description: expect.stringContaining("too_many_admin_failures"),
+        });
       }
     }
   });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import type { FastifySchema } from "fastify/types/schema.js";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 
@@ -10,6 +11,12 @@ declare module "fastify/types/schema.js" {
     description?: string;
     hide?: boolean;
     security?: ReadonlyArray<Record<string, readonly string[]>>;
+    /**
+     * Success answers for the document only. Fastify serializes with `response` and would drop
+     * fields it does not list; these never reach it, so a chat completion or a job passes through
+     * with every field it has.
+     */
+    successResponses?: Readonly<Record<number, unknown>>;
   }
 }
 
@@ -33,6 +40,14 @@ export async function openApiPlugin(app: FastifyInstance) {
       },
       security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
     },
+    transform: ({ schema, url }) => ({ schema: withSuccessResponses(schema), url }),
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+}
+
+/** The schema the document is built from: the route's declared answers plus its document-only successes. */
+function withSuccessResponses(schema: FastifySchema | undefined): FastifySchema {
+  if (!schema?.successResponses) return schema as FastifySchema;
+  const { successResponses, ...rest } = schema;
+  return { ...rest, response: { ...successResponses, ...(rest.response as object | undefined) } };
 }

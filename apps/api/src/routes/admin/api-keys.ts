@@ -4,6 +4,7 @@ import type { ApiKeyRecord, NewApiKey } from "@llmgw/store";
 import type { ApiContext } from "../../context.js";
 import { databaseKeyId } from "../../services/client-auth.js";
 import { integerIdParamsSchema, integerIdSchema, integerIdsIn } from "./integer-ids.js";
+import { bodyErrors } from "../../schemas/error-responses.js";
 import { adminDocs, adminErrors, apiKeySchema, createdApiKeySchema, errorBodySchema, listOf } from "./schemas.js";
 
 const limit = { type: "integer", minimum: 1, nullable: true } as const;
@@ -60,7 +61,7 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
         ...adminDocs,
         summary: "Create an API key (the key is in the answer, and only there)",
         body: createApiKeyBody,
-        response: { 201: createdApiKeySchema, ...adminErrors },
+        response: { 201: createdApiKeySchema, 408: bodyErrors[408], ...adminErrors },
       },
     },
     async (request, reply) => {

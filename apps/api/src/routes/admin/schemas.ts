@@ -1,3 +1,5 @@
+import { adminFailuresError, errorBodySchema } from "../../schemas/error-responses.js";
+
 /**
  * JSON schemas shared by the admin routes. Request schemas are strict (`additionalProperties:
  * false`: an unknown field is a 400 naming it); response schemas list every field a client may
@@ -8,28 +10,14 @@
 /** What every admin route declares to the OpenAPI document. */
 export const adminDocs = { tags: ["admin"], security: [{ bearerAuth: [] }] } as const;
 
-export const errorBodySchema = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["message", "type", "param", "code"],
-      properties: {
-        message: { type: "string" },
-        type: { type: "string" },
-        param: { type: "string", nullable: true },
-        code: { type: "string", nullable: true },
-      },
-    },
-  },
-} as const;
+export { errorBodySchema };
 
-/** The error answers every admin route can give (auth, validation, outage). */
+/** The error answers every admin route can give (auth, validation, throttled logins, outage). */
 export const adminErrors = {
   400: errorBodySchema,
   401: errorBodySchema,
   403: errorBodySchema,
+  429: adminFailuresError,
   503: errorBodySchema,
 } as const;
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { NewUser, UserRecord } from "@llmgw/store";
 import type { ApiContext } from "../../context.js";
+import { bodyErrors } from "../../schemas/error-responses.js";
 import { adminDocs, adminErrors, errorBodySchema, listOf, userSchema } from "./schemas.js";
 
 const createUserBody = {
@@ -24,7 +25,7 @@ export async function adminUserRoutes(app: FastifyInstance, context: ApiContext)
         ...adminDocs,
         summary: "Create a user",
         body: createUserBody,
-        response: { 201: userSchema, 409: errorBodySchema, ...adminErrors },
+        response: { 201: userSchema, 408: bodyErrors[408], 409: errorBodySchema, ...adminErrors },
       },
     },
     async (request, reply) => reply.code(201).send(asUser(context.users.create(request.body))),

@@ -9,6 +9,28 @@ import type { CachePlan } from "../../services/completion-cache.js";
 import { revokedKeyError } from "../../services/key-sessions.js";
 import { openSse } from "../../services/sse-writer.js";
 import { chatCompletionRequestSchema } from "../../schemas/chat-completion-request.js";
+import {
+  bodyErrors,
+  clientErrors,
+  completionFailureErrors,
+  errorResponse,
+  requestLimitError,
+  requestLimitHeaders,
+} from "../../schemas/error-responses.js";
+
+/** The success answer, for the document only: it passes through as the provider wrote it, never serialized by a schema. */
+const completionAnswer = {
+  description: "The chat completion as JSON, or with `stream: true` its chunks as server-sent events ending with `data: [DONE]`",
+  headers: {
+    "x-cache": { type: "string", description: "HIT, MISS or BYPASS" },
+    "x-job-id": { type: "string", description: "The job that ran the completion (absent on a cache hit)" },
+    ...requestLimitHeaders,
+  },
+  content: {
+    "application/json": { schema: { type: "object", description: "OpenAI's chat.completion object" } },
+    "text/event-stream": { schema: { type: "string", description: "chat.completion.chunk objects, one per `data:` line" } },
+  },
+};
 
 /** POST /chat/completions: OpenAI Chat Completions, JSON or SSE, through the cache and the job queue. */
 export async function chatCompletionRoutes(app: FastifyInstance, context: ApiContext) {
@@ -20,7 +42,21 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
   app.post(
     "/chat/completions",
     {
-      schema: { body: chatCompletionRequestSchema, tags: ["completions"], summary: "Create a chat completion" },
+      schema: {
+        body: chatCompletionRequestSchema,
+        tags: ["completions"],
+        summary: "Create a chat completion",
+        successResponses: { 200: completionAnswer },
+        response: {
+          ...clientErrors,
+          ...bodyErrors,
+          403: errorResponse("model_not_allowed: this API key may not use the model"),
+          404: errorResponse("model_not_found: no configured provider serves the model"),
+          409: errorResponse("job_cancelled: the job was cancelled (POST /v1/jobs/{id}/cancel, or its key revoked) before it answered"),
+          429: requestLimitError,
+          ...completionFailureErrors,
+        },
+      },
       config: {
         rateLimit: "consume",
         whileLimiting: (request) => {

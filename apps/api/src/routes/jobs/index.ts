@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifySchema } from "fastify/types/schema.js";
 import { GatewayError } from "@llmgw/errors";
 import { isEventId, isJobId } from "@llmgw/jobs";
 import type { ApiContext } from "../../context.js";
@@ -6,21 +7,58 @@ import { isIdempotencyKey } from "../../services/job-idempotency.js";
 import { writeJobEventStream } from "../../services/job-event-stream.js";
 import type { JobSubmission } from "../../services/job-service.js";
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, jobIdParamsSchema, jobSubmissionSchema } from "../../schemas/jobs.js";
+import {
+  bodyErrors,
+  clientErrors,
+  connectionCapHeaders,
+  errorResponse,
+  eventStreamLimitError,
+  readLimitError,
+  readLimitHeaders,
+  requestLimitError,
+  requestLimitHeaders,
+} from "../../schemas/error-responses.js";
 
 const tags = ["jobs"];
 
+const jobHeaders = { "x-job-id": { type: "string", description: "The job's id" } } as const;
+/** A success answer, for the document only: Fastify never serializes with it, so no field of a job is dropped. */
+const success = (description: string, headers: Record<string, unknown>) => ({ description, headers, type: "object" });
+const jobNotFound = errorResponse("job_not_found: no job with this id belongs to the caller's key");
+/** What every reading route answers besides its success: a bad id or cursor, no such job, the read limit. */
+const readErrors = { ...clientErrors, 400: bodyErrors[400], 404: jobNotFound, 429: readLimitError } as const;
+
 /** Asynchronous jobs: submit, list, read, cancel, and their events as SSE. Every route sees only the caller's jobs. */
 export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
+  // Typed as a plain schema: its declared error codes would otherwise narrow `reply.code` and refuse 202.
+  const submitSchema: FastifySchema = {
+    body: jobSubmissionSchema,
+    tags,
+    summary: "Submit a chat completion as a job",
+    description:
+      "Answers 202 with the job and its Location. With an Idempotency-Key already used for the same body in the last 24 h, answers 200 with that job (header idempotent-replayed: true) and enqueues nothing; with a different body, 422.",
+    successResponses: {
+      202: success("The job, queued", { location: { type: "string" }, ...jobHeaders, ...requestLimitHeaders }),
+      200: success("The job an earlier request with the same Idempotency-Key and body created", {
+        "idempotent-replayed": { type: "string", description: "true" },
+        location: { type: "string" },
+        ...jobHeaders,
+        ...requestLimitHeaders,
+      }),
+    },
+    response: {
+      ...clientErrors,
+      ...bodyErrors,
+      403: errorResponse("model_not_allowed: this API key may not use the model"),
+      404: errorResponse("model_not_found: no configured provider serves the model"),
+      422: errorResponse("idempotency_key_reused: this Idempotency-Key was used with a different body"),
+      429: requestLimitError,
+    },
+  };
   app.post(
     "/jobs",
     {
-      schema: {
-        body: jobSubmissionSchema,
-        tags,
-        summary: "Submit a chat completion as a job",
-        description:
-          "Answers 202 with the job and its Location. With an Idempotency-Key already used for the same body in the last 24 h, answers 200 with that job (header idempotent-replayed: true) and enqueues nothing; with a different body, 422.",
-      },
+      schema: submitSchema,
       config: { rateLimit: "consume" },
     },
     async (request, reply) => {
@@ -38,12 +76,25 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
   );
 
   // Reads count against the key's read limit (READ_RATE_LIMIT_PER_MINUTE), not its request limits.
-  app.get("/jobs", { schema: { tags, summary: "List the caller's jobs, newest first" }, config: { rateLimit: "read" } }, async (request) => {
+  const listSchema = {
+    tags,
+    summary: "List the caller's jobs, newest first",
+    successResponses: { 200: success("A page of jobs", { ...requestLimitHeaders, ...readLimitHeaders }) },
+    response: { ...clientErrors, 400: bodyErrors[400], 429: readLimitError },
+  };
+  app.get("/jobs", { schema: listSchema, config: { rateLimit: "read" } }, async (request) => {
     const query = request.query as Record<string, unknown>;
     return context.jobs.list(request.principal, { limit: listLimit(query.limit), after: listCursor(query.after) });
   });
 
-  app.get("/jobs/:id", { schema: { params: jobIdParamsSchema, tags, summary: "Read a job" }, config: { rateLimit: "read" } }, async (request, reply) => {
+  const readSchema = {
+    params: jobIdParamsSchema,
+    tags,
+    summary: "Read a job",
+    successResponses: { 200: success("The job", { ...jobHeaders, ...requestLimitHeaders, ...readLimitHeaders }) },
+    response: readErrors,
+  };
+  app.get("/jobs/:id", { schema: readSchema, config: { rateLimit: "read" } }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const job = await context.jobs.get(request.principal, id);
     reply.header("x-job-id", job.id);
@@ -51,7 +102,16 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
   });
 
   // Takes no body; `Content-Type: application/json` with an empty one is accepted (plugins/json-body.ts).
-  const cancelRoute = { schema: { params: jobIdParamsSchema, tags, summary: "Cancel a queued or running job" }, config: { rateLimit: "read" as const } };
+  const cancelRoute = {
+    schema: {
+      params: jobIdParamsSchema,
+      tags,
+      summary: "Cancel a queued or running job",
+      successResponses: { 200: success("The job, cancelled", { ...jobHeaders, ...requestLimitHeaders, ...readLimitHeaders }) },
+      response: { ...readErrors, 409: errorResponse("job_already_ended: the job has already ended; there is nothing to cancel") },
+    },
+    config: { rateLimit: "read" as const },
+  };
   app.post("/jobs/:id/cancel", cancelRoute, async (request, reply) => {
     const { id } = request.params as { id: string };
     const job = await context.jobs.cancel(request.principal, id);
@@ -70,6 +130,14 @@ export async function jobRoutes(app: FastifyInstance, context: ApiContext) {
           "Resumable: send the last `id:` seen as the Last-Event-ID header (or `?after=`). Ends after the job's final event, " +
           "or after EVENT_STREAM_MAX_MS with a `reconnect` event (resume with Last-Event-ID). " +
           "At most MAX_EVENT_STREAMS_PER_KEY open at once per key (429 too_many_connections above).",
+        successResponses: {
+          200: {
+            description: "The job's events (`id:`, `event:`, `data:`), then the end of the stream",
+            headers: { ...jobHeaders, ...requestLimitHeaders, ...readLimitHeaders, ...connectionCapHeaders("streams", "MAX_EVENT_STREAMS_PER_KEY") },
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+        },
+        response: { ...readErrors, 429: eventStreamLimitError },
       },
       config: { rateLimit: "read" },
     },

@@ -3,6 +3,7 @@ import { GatewayError } from "@llmgw/errors";
 import type { ApiContext } from "../../context.js";
 import { presentedApiKey } from "../../plugins/client-auth.js";
 import type { ConnectionLease } from "../../services/connection-limiter.js";
+import { clientErrors, errorResponse, socketCapError } from "../../schemas/error-responses.js";
 
 /**
  * `GET /ws`: job events over WebSocket (CONTRACT section 6). Registered outside the client-auth
@@ -24,6 +25,13 @@ export async function webSocketRoutes(app: FastifyInstance, context: ApiContext)
         'Client frames: create {request, client_ref?, webhook?, metadata?}, subscribe {job_id, after?}, unsubscribe {job_id}, cancel {job_id}. ' +
         "Server frames: job.created, job events {type, job_id, event_id, data}, ack {action}, error {error, job_id?, client_ref?}. " +
         "A plain GET without an upgrade answers 426.",
+      successResponses: { 101: { description: "Switching Protocols: the WebSocket is open", type: "null" } },
+      response: {
+        401: errorResponse("invalid_api_key: the key in the headers is wrong, expired or revoked"),
+        426: errorResponse("invalid_request: a plain GET, without Upgrade: websocket"),
+        429: socketCapError,
+        503: clientErrors[503],
+      },
     },
     preHandler: async (request: FastifyRequest) => {
       const apiKey = presentedApiKey(request.headers);
