@@ -1,7 +1,7 @@
 import { maskUrlPassword, type Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
-import { createCompletionQueue, createJobEventHub, createJobProducer, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { createChannelHealth, createCompletionQueue, createJobEventHub, createJobProducer, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
 import { createModelLabeler, createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
@@ -164,6 +164,11 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     /** Webhook deliveries (the queue dashboard shows it beside the completions queue). */
     webhookQueue,
     providers,
+    /** The channels' shared health (cooldowns, disabled keys), for the admin API. */
+    channelHealth: createChannelHealth(redis, config.queuePrefix, {
+      failuresToCool: config.channelFailuresToCool,
+      cooldownMs: config.channelCooldownMs,
+    }),
     authenticator,
     /** Failed admin logins per client address, shared by the admin API and the queue dashboard. */
     adminLoginThrottle: createLoginThrottle(),

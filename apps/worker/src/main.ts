@@ -1,14 +1,16 @@
 import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
-import { createModelLabeler, createProviderRegistry } from "@llmgw/providers";
+import { createChannelHealth, createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { ProviderError, createModelLabeler, createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
 import { subscribeToCancels } from "./cancel-subscriber.js";
 import { createWebhookWorker } from "./webhook-worker.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createProviderAuthAlarm } from "./provider-auth-alarm.js";
+import { createChannelRouter } from "./channel-router.js";
+import { createChannelAlarm } from "./channel-alarm.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 
 /** How often a worker looks for webhooks left in the outbox, and how old an entry must be to be taken. */
@@ -63,12 +65,26 @@ async function main() {
 
   const metrics = createWorkerMetrics({ modelLabel: createModelLabeler(registry.listModels()) });
   const authAlarm = createProviderAuthAlarm(logger);
+  const channels = createChannelRouter({
+    registry,
+    health: createChannelHealth(commands, config.queuePrefix, {
+      failuresToCool: config.channelFailuresToCool,
+      cooldownMs: config.channelCooldownMs,
+    }),
+    onDisabled: createChannelAlarm({ logger, alertUrl: config.alertWebhookUrl, secret: config.webhookSecret, onDisabled: metrics.channelDisabled }),
+  });
   const worker = createCompletionWorker(
     {
       runner,
       metrics,
       resolveProvider: (name) => registry.get(name),
-      onTryFailed: authAlarm.observe,
+      channels,
+      onChannelTry: metrics.channelTry,
+      // A provider with several channels fails over and says so per channel (channel-alarm.ts).
+      onTryFailed: (error) => {
+        const provider = error instanceof ProviderError ? error.provider : undefined;
+        if (registry.channels.filter((channel) => channel.provider === provider).length <= 1) authAlarm.observe(error);
+      },
       logger,
       maxAttempts: config.jobAttempts,
       timeouts: { firstByteMs: config.firstByteTimeoutMs, idleMs: config.idleTimeoutMs, totalMs: config.jobTimeoutMs },

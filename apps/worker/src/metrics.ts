@@ -88,6 +88,19 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
     registers,
   });
 
+  const channelTries = new Counter({
+    name: "llmgw_channel_tries_total",
+    help: "Tries per upstream channel (configured ids, never keys) by outcome: ok, failed, refused (a request error, not the channel's)",
+    labelNames: ["channel", "outcome"] as const,
+    registers,
+  });
+  const channelDisabled = new Counter({
+    name: "llmgw_channel_disabled_total",
+    help: "Channels this worker disabled, by reason (key_refused, no_credit)",
+    labelNames: ["channel", "reason"] as const,
+    registers,
+  });
+
   const modelLabel = options.modelLabel ?? (() => OTHER_MODEL_LABEL);
 
   const jobMetrics: JobMetrics = {
@@ -136,6 +149,9 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
   return {
     registry,
     ...jobMetrics,
+    /** One try of a channel ended. */
+    channelTry: (channel: string, outcome: "ok" | "failed" | "refused") => channelTries.inc({ channel, outcome }),
+    channelDisabled: (channel: string, reason: string) => channelDisabled.inc({ channel, reason }),
     /** The Prometheus text exposition of every family. */
     scrape: () => registry.metrics(),
     contentType: registry.contentType,

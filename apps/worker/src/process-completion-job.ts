@@ -1,14 +1,20 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@llmgw/logger";
 import type { CompletionJobData, JobRunner } from "@llmgw/jobs";
-import { assembleChatCompletion, clientAskedUsage, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ProviderAdapter } from "@llmgw/providers";
+import { assembleChatCompletion, clientAskedUsage, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ChannelRoute, type ProviderAdapter } from "@llmgw/providers";
+import type { ChannelRouter } from "./channel-router.js";
 import type { JobMetrics } from "./metrics.js";
-import { failureOf, shouldRetry } from "./retry-policy.js";
+import { channelFaultOf, failureOf, hasTriesLeft, markFailover, shouldRetry } from "./retry-policy.js";
 import { startTryDeadlines } from "./try-deadlines.js";
 
 export interface ProcessDeps {
   runner: JobRunner;
-  resolveProvider(name: string): ProviderAdapter | undefined;
+  /** The provider of a job, for a worker without channels (tests); `channels` wins when given. */
+  resolveProvider?(name: string): ProviderAdapter | undefined;
+  /** Chooses the channel of each try and records how it went (channel-router.ts). */
+  channels?: ChannelRouter;
+  /** Told of each channel try's outcome (metrics). */
+  onChannelTry?(channelId: string, outcome: "ok" | "failed" | "refused"): void;
   logger: Logger;
   maxAttempts: number;
   timeouts: { firstByteMs: number; idleMs: number; totalMs: number };
@@ -36,19 +42,26 @@ export async function processCompletionJob(
   const data = job.data;
   // attemptsStarted also counts a try that a crashed worker began (stall recovery): a new fence.
   const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
-  const log = deps.logger.child({ jobId: data.jobId, attempt, requestId: data.requestId });
+  let log = deps.logger.child({ jobId: data.jobId, attempt, requestId: data.requestId });
   const controller = new AbortController();
   // The upstream call opens while job.started is written: one round trip less before the first
   // byte. A job that had already ended (cancelled while queued) aborts the call at once.
   const run = deps.runner.startTry(data, attempt);
   void run.started.then((started) => started || controller.abort("ended before this try"), () => {});
-  const provider = deps.resolveProvider(data.provider);
+  const routes = deps.channels?.routesFor(data.model) ?? null;
+  const avoid = data.avoidChannels ?? [];
+  const route = routes && deps.channels ? await deps.channels.choose(routes, avoid).catch(() => routes[0] ?? null) : null;
+  const provider = route ? route.channel.adapter : deps.resolveProvider?.(data.provider);
+  const request = route ? { ...data.request, model: route.upstreamModel } : data.request;
+  const tryStarted = Date.now();
   const onCancel = () => controller.abort(signal?.reason ?? "cancelled");
   signal?.addEventListener("abort", onCancel, { once: true });
   const deadlines = startTryDeadlines(controller, { provider: data.provider, ...deps.timeouts });
   let chunksSent = 0;
   const metrics = deps.metrics?.startTry(data);
   const latency = () => Date.now() - job.timestamp;
+
+  if (route) log = log.child({ channel: route.channel.id });
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);
@@ -57,7 +70,7 @@ export async function processCompletionJob(
       // The usage chunk the gateway asked for on its own is counted but not shown (CONTRACT section 5).
       const showUsage = clientAskedUsage(data.request);
       const chunks: ChatCompletionChunk[] = [];
-      for await (const chunk of provider.streamChatCompletion(data.request, { signal: controller.signal })) {
+      for await (const chunk of provider.streamChatCompletion(request, { signal: controller.signal })) {
         deadlines.progress();
         metrics?.firstChunk();
         chunks.push(chunk);
@@ -69,7 +82,7 @@ export async function processCompletionJob(
       result = assembleChatCompletion(chunks);
     } else {
       // A caller waiting for one JSON answer gets the provider's own, unchanged.
-      result = await provider.createChatCompletion(data.request, { signal: controller.signal, onResponse: deadlines.responded });
+      result = await provider.createChatCompletion(request, { signal: controller.signal, onResponse: deadlines.responded });
       metrics?.firstChunk();
     }
     deadlines.clear();
@@ -77,6 +90,10 @@ export async function processCompletionJob(
     const latencyMs = latency();
     if ((await run.complete(result, latencyMs)) === "lost") throw new JobLost();
     metrics?.succeeded(result, latencyMs);
+    if (route && deps.channels) {
+      deps.onChannelTry?.(route.channel.id, "ok");
+      void deps.channels.succeeded(route, Date.now() - tryStarted).catch((error: Error) => log.warn({ err: { message: error.message } }, "could not record the channel's success"));
+    }
   } catch (caught) {
     controller.abort();
     await run.flush();
@@ -96,7 +113,9 @@ export async function processCompletionJob(
       return;
     }
     deps.onTryFailed?.(caught);
-    const retry = shouldRetry(caught, { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode });
+    const outcome = { attempt, maxAttempts: deps.maxAttempts, chunksSent, mode: data.mode };
+    const failover = routes && route ? await judgeChannel(deps, job, routes, route, caught, hasTriesLeft(outcome), log) : false;
+    const retry = failover || shouldRetry(caught, outcome);
     metrics?.failed(caught, !retry, latency());
     if (retry) {
       log.warn({ err: describe(caught) }, "try failed; retrying");
@@ -111,6 +130,33 @@ export async function processCompletionJob(
     signal?.removeEventListener("abort", onCancel);
     metrics?.done();
   }
+}
+
+/**
+ * Records what the failed try says of its channel (a failure more, or disabled) and, when the job
+ * may try again and another channel is usable, sends the next try there at once: the error is
+ * marked for a zero backoff and the job remembers the channels that failed it.
+ */
+async function judgeChannel(
+  deps: ProcessDeps,
+  job: Job<CompletionJobData>,
+  routes: ChannelRoute[],
+  route: ChannelRoute,
+  error: unknown,
+  triesLeft: boolean,
+  log: Logger,
+): Promise<boolean> {
+  const channels = deps.channels;
+  const fault = channelFaultOf(error);
+  deps.onChannelTry?.(route.channel.id, fault ? "failed" : "refused");
+  if (!channels || !fault) return false;
+  const recorded = fault.kind === "disable" ? channels.disable(route, fault.reason) : channels.failed(route, fault.retryAfterMs);
+  await recorded.catch((failure: Error) => log.warn({ err: { message: failure.message } }, "could not record the channel's failure"));
+  const tried = [...new Set([...(job.data.avoidChannels ?? []), route.channel.id])];
+  if (!triesLeft || !channels.anotherAvailable(routes, tried)) return false;
+  markFailover(error);
+  await job.updateData({ ...job.data, avoidChannels: tried }).catch(() => {});
+  return true;
 }
 
 /** What a log line may say of an error: status and message, never request or headers. */

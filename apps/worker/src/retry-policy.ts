@@ -26,13 +26,43 @@ const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 120_000;
 
-/** BullMQ `custom` backoff: what the upstream asked for, else exponential with full jitter. */
+/** Errors whose next try goes to another, healthy channel: no wait (see markFailover). */
+const failovers = new WeakSet<object>();
+
+/** Marks a try's error as failing over to another healthy channel, so backoffDelay answers 0. */
+export function markFailover(error: unknown): void {
+  if (typeof error === "object" && error !== null) failovers.add(error);
+}
+
+/** BullMQ `custom` backoff: none when another channel takes over; else what the upstream asked for, else exponential with full jitter. */
 export function backoffDelay(attemptsMade: number, error: unknown, random = Math.random): number {
+  if (typeof error === "object" && error !== null && failovers.has(error)) return 0;
   if (error instanceof ProviderError && error.retryAfterMs !== undefined) {
     return Math.min(Math.max(error.retryAfterMs, 0), MAX_RETRY_AFTER_MS);
   }
   const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(attemptsMade - 1, 0));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** What a failed try says of its channel: nothing (the request's fault), one failure more, or disable it. */
+export type ChannelFault = { kind: "failure"; retryAfterMs?: number } | { kind: "disable"; reason: "key_refused" | "no_credit" } | null;
+
+/**
+ * A refused key (401/403) or no credit (402, `insufficient_quota`) disables the channel; a
+ * retryable failure (429, 408, 5xx, connection error, timeout) counts against it; a 400, 404 or
+ * 422 is the request's own fault and says nothing of the channel.
+ */
+export function channelFaultOf(error: unknown): ChannelFault {
+  if (!(error instanceof ProviderError)) return null;
+  if (error.status === 401 || error.status === 403) return { kind: "disable", reason: "key_refused" };
+  if (error.status === 402 || error.detail.code === "insufficient_quota") return { kind: "disable", reason: "no_credit" };
+  if (error.retryable) return { kind: "failure", retryAfterMs: error.status === 429 ? error.retryAfterMs : undefined };
+  return null;
+}
+
+/** May this job have another try at all: tries left, and no text already sent to a synchronous stream? */
+export function hasTriesLeft(outcome: TryOutcome): boolean {
+  return outcome.attempt < outcome.maxAttempts && !(outcome.chunksSent > 0 && outcome.mode === "sync-stream");
 }
 
 /**

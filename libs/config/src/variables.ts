@@ -69,7 +69,7 @@ export const variables = {
     name: "DEEPSEEK_API_KEY",
     default: undefined,
     parse: parseString,
-    description: "DeepSeek provider key; the provider is enabled when it is set",
+    description: "DeepSeek provider key; the provider is enabled when it is set; a comma-separated list makes one channel per key",
     secret: true,
   }),
   deepseekBaseUrl: variable({
@@ -82,7 +82,7 @@ export const variables = {
     name: "OPENAI_API_KEY",
     default: undefined,
     parse: parseString,
-    description: "OpenAI provider key; the provider is enabled when it is set",
+    description: "OpenAI provider key; the provider is enabled when it is set; a comma-separated list makes one channel per key",
     secret: true,
   }),
   openaiBaseUrl: variable({
@@ -95,7 +95,26 @@ export const variables = {
     name: "PROVIDERS_FILE",
     default: undefined,
     parse: parseString,
-    description: 'JSON file of extra OpenAI-compatible providers: `[{"name","base_url","api_key_env","models":[...]}]`',
+    description:
+      'JSON file of extra OpenAI-compatible providers (channels): `[{"name","base_url","api_key_env","models":[...],"weight"?,"priority"?,"model_map"?}]`; several entries may serve one model',
+  }),
+  channelFailuresToCool: variable({
+    name: "CHANNEL_FAILURES_TO_COOL",
+    default: "3",
+    parse: parseInteger(1, 1000),
+    description: "failed tries in a row (429, 408, 5xx, connection errors, timeouts) after which a channel cools down",
+  }),
+  channelCooldownMs: variable({
+    name: "CHANNEL_COOLDOWN_MS",
+    default: "30000",
+    parse: parseInteger(100, 86_400_000),
+    description: "how long a failing channel is left out before one try probes it again (a 429's Retry-After wins when given)",
+  }),
+  alertWebhookUrl: variable({
+    name: "ALERT_WEBHOOK_URL",
+    default: undefined,
+    parse: parseUrl(["http:", "https:"]),
+    description: "operator alerts (a channel disabled for a refused key or no credit) are POSTed here, signed like job webhooks when `WEBHOOK_SECRET` is set",
   }),
   rateLimitEnabled: variable({
     name: "RATE_LIMIT_ENABLED",

@@ -62,3 +62,15 @@ export function jobKeys(prefix: string) {
 }
 
 export type JobKeys = ReturnType<typeof jobKeys>;
+
+/** Keys of the upstream channels' shared health, under `QUEUE_PREFIX` (channel-health.ts). */
+export function channelKeys(prefix: string) {
+  return {
+    /**
+     * Hash per channel id (`deepseek-1`): `fails` (failed tries in a row), `cool_until` (unix ms),
+     * `disabled` (reason) and `disabled_at`, and counters `requests`, `errors`, `latency_ms`
+     * (sum over successful tries). No expiry: a few small hashes per deployment.
+     */
+    state: (channelId: string) => `${prefix}:channel:${channelId}`,
+  };
+}

@@ -14,3 +14,11 @@ export { createJobProducer, cancelledUsage, CANCELLED_USAGE_STATUS, type JobProd
 export { createJobRunner, type JobRunner, type JobTry, type TryEnd } from "./job-runner.js";
 export { usageEntry, jobUsageSubject, type UsageKind, type UsageSubject, type UsageOutcome } from "./usage-entry.js";
 export { eventDataText } from "./logged-event.js";
+export {
+  createChannelHealth,
+  isChannelAvailable,
+  type ChannelHealth,
+  type ChannelState,
+  type ChannelDisableReason,
+  type ChannelFailureSettings,
+} from "./channel-health.js";

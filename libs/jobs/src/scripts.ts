@@ -11,6 +11,8 @@ const scripts = {
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
+  llmgwChannelFailure: { numberOfKeys: 1, lua: readLua("channel-failure") },
+  llmgwChannelDisable: { numberOfKeys: 1, lua: readLua("channel-disable") },
 };
 
 export interface JobScripts {
@@ -18,6 +20,8 @@ export interface JobScripts {
   llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
   llmgwCountJobWaiters(recordKey: string, delta: number, notify: string): Promise<number | null>;
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;
+  llmgwChannelFailure(stateKey: string, now: number, failuresToCool: number, cooldownMs: number, retryAfterMs: number): Promise<[number, number]>;
+  llmgwChannelDisable(stateKey: string, reason: string, now: number): Promise<number>;
 }
 
 /** Registers the job scripts on a connection once (ioredis then calls them by SHA). */

@@ -26,6 +26,8 @@ export interface CompletionJobData {
   cacheKey?: string;
   /** The URL told when the job ends (also on the record); its presence is what the worker checks. */
   webhook?: string;
+  /** Channel ids whose tries of this job failed: the worker's next try goes elsewhere while it can. */
+  avoidChannels?: string[];
 }
 
 /** The BullMQ payload of a webhook delivery: the job is read when the delivery runs. */

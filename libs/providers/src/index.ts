@@ -19,5 +19,6 @@ export { assembleChatCompletion } from "./assemble-completion.js";
 export { clientAskedUsage, isUsageOnlyChunk, withUsageAsked } from "./stream-usage.js";
 export { readProvidersFile, type ExtraProviderConfig } from "./providers-file.js";
 export { routeModel, DEEPSEEK, OPENAI, type ModelRoute, type RouteTable } from "./model-router.js";
+export { maskKey, splitKeys, type Channel, type ChannelRoute } from "./channel.js";
 export { createProviderRegistry, type ModelEntry, type ProviderRegistry, type ResolvedModel } from "./registry.js";
 export { createModelLabeler, OTHER_MODEL_LABEL, type ModelLabeler } from "./model-labels.js";

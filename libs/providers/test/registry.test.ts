@@ -82,8 +82,8 @@ describe("readProvidersFile", () => {
 
   it("reads providers and their keys from the variables they name", () => {
     expect(readProvidersFile(providersFile(good), { GROQ_KEY: "gk-1", LOCAL_KEY: "lk-2" })).toEqual([
-      { name: "groq", baseUrl: "https://api.groq.com/openai/v1", apiKey: "gk-1", models: ["llama-3.1-8b-instant"] },
-      { name: "local", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "lk-2", models: [] },
+      { name: "groq", baseUrl: "https://api.groq.com/openai/v1", apiKey: "gk-1", models: ["llama-3.1-8b-instant"], weight: 1, priority: 0, modelMap: {} },
+      { name: "local", baseUrl: "http://127.0.0.1:11434/v1", apiKey: "lk-2", models: [], weight: 1, priority: 0, modelMap: {} },
     ]);
   });
 
@@ -99,7 +99,9 @@ describe("readProvidersFile", () => {
     ["an unset key variable", [{ ...good[0], api_key_env: "NOPE_KEY" }], /entry 0: \(groq\) the variable NOPE_KEY named by "api_key_env" is not set$/],
     ["bad models", [{ ...good[0], models: "llama" }], /entry 0: \(groq\) "models" must be an array of model names$/],
     ["an unknown field", [{ ...good[0], baseurl: "x" }], /entry 0: unknown field "baseurl"/],
-    ["a duplicate name", [good[0], good[0]], /PROVIDERS_FILE names provider "groq" twice$/],
+    ["a zero weight", [{ ...good[0], weight: 0 }], /entry 0: \(groq\) "weight" must be a whole number from 1 to 10000$/],
+    ["a fractional priority", [{ ...good[0], priority: 0.5 }], /entry 0: \(groq\) "priority" must be a whole number/],
+    ["a bad model_map", [{ ...good[0], model_map: { a: 1 } }], /entry 0: \(groq\) "model_map" must map model names to model names$/],
   ])("rejects %s with a ConfigError naming PROVIDERS_FILE", (_label, content, message) => {
     const path = content === null ? join(dir, "missing.json") : providersFile(content);
     let error: unknown;
@@ -181,5 +183,59 @@ describe("createProviderRegistry", () => {
     expect(() => createProviderRegistry(loadConfig({ DEEPSEEK_API_KEY: "dk", PROVIDERS_FILE: path }), { LOCAL_KEY: "x" })).toThrow(
       'configuration error: PROVIDERS_FILE names provider "deepseek", which is already configured by its own variables',
     );
+  });
+
+  it("makes one channel per DeepSeek key, with stable ids and masked hints, never the key", () => {
+    const first = "sk-first-0000000000a1b2";
+    const providers = registry({ DEEPSEEK_API_KEY: `${first}, k2` });
+    expect(providers.channels.map((channel) => [channel.id, channel.keyHint])).toEqual([
+      ["deepseek-1", "sk-...a1b2"],
+      ["deepseek-2", "..."],
+    ]);
+    expect(providers.secrets).toEqual([first, "k2"]);
+    expect(providers.resolve("deepseek-chat")?.channels.map((route) => route.channel.id)).toEqual(["deepseek-1", "deepseek-2"]);
+    expect(providers.listModels().filter((model) => model.id === "deepseek-chat")).toHaveLength(1);
+  });
+
+  it("lets several PROVIDERS_FILE entries serve one model, by priority, with weights and model_map", () => {
+    const path = providersFile([
+      { name: "main", base_url: mock.url, api_key_env: "K1", models: ["chat"], weight: 3, priority: 1 },
+      { name: "main", base_url: mock.url, api_key_env: "K2", models: ["chat"], priority: 1 },
+      { name: "backup", base_url: mock.url, api_key_env: "K3", model_map: { chat: "chat-v3", "deepseek-chat": "deepseek-v3" } },
+    ]);
+    const providers = registry({ K1: "k1", K2: "k2", K3: "k3", PROVIDERS_FILE: path, DEEPSEEK_API_KEY: "dk" });
+    const chat = providers.resolve("chat");
+    expect(chat?.providerName).toBe("main");
+    expect(chat?.channels.map((route) => [route.channel.id, route.channel.weight, route.channel.priority, route.upstreamModel])).toEqual([
+      ["main-1", 3, 1, "chat"],
+      ["main-2", 1, 1, "chat"],
+      ["backup-1", 1, 0, "chat-v3"],
+    ]);
+    const deepseek = providers.resolve("deepseek-chat");
+    expect(deepseek?.providerName).toBe("deepseek");
+    expect(deepseek?.channels.map((route) => [route.channel.id, route.upstreamModel])).toEqual([
+      ["deepseek-1", "deepseek-chat"],
+      ["backup-1", "deepseek-v3"],
+    ]);
+    expect(providers.resolve("backup/chat")?.channels.map((route) => [route.channel.id, route.upstreamModel])).toEqual([["backup-1", "chat-v3"]]);
+    const ids = providers.listModels().map((model) => model.id);
+    expect(ids.filter((id) => id === "chat")).toHaveLength(1);
+    expect(ids.filter((id) => id === "deepseek-chat")).toHaveLength(1);
+  });
+
+  it("takes PROVIDERS_FILE entries named deepseek as DeepSeek's channels (the README's example)", () => {
+    const path = providersFile([
+      { name: "deepseek", base_url: mock.url, api_key_env: "A", weight: 3, priority: 1 },
+      { name: "deepseek", base_url: mock.url, api_key_env: "B", weight: 1, priority: 1 },
+      { name: "backup", base_url: mock.url, api_key_env: "C", model_map: { "deepseek-chat": "deepseek-v3" } },
+    ]);
+    const providers = registry({ A: "a", B: "b", C: "c", PROVIDERS_FILE: path });
+    expect(providers.resolve("deepseek-chat")?.channels.map((route) => [route.channel.id, route.upstreamModel])).toEqual([
+      ["deepseek-1", "deepseek-chat"],
+      ["deepseek-2", "deepseek-chat"],
+      ["backup-1", "deepseek-v3"],
+    ]);
+    expect(providers.resolve("deepseek-reasoner")?.channels.map((route) => route.channel.id)).toEqual(["deepseek-1", "deepseek-2"]);
+    expect(providers.listModels().map((model) => model.id)).toEqual(["deepseek-chat", "deepseek-reasoner", "deepseek-coder"]);
   });
 });

@@ -113,12 +113,24 @@ export interface MockUpstream {
   readonly aborts: number;
   waitForAbort(count?: number, timeoutMs?: number): Promise<void>;
   waitForCalls(count: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Makes every completion call fail with this status (a whole channel broken, rate-limited or
+   * refusing its key) until called with null; `retryAfterSeconds` adds a Retry-After header.
+   */
+  failAll(failure: MockFailure | null): void;
   /** Forgets calls, aborts and `times` counters. */
   reset(): void;
   close(): Promise<void>;
 }
 
 type Exchange = StreamControl;
+
+/** A whole mock failing: its status, Retry-After and error code. */
+export interface MockFailure {
+  status: number;
+  retryAfterSeconds?: number;
+  code?: string;
+}
 
 /** One completion call being answered: the caller's token, its exchange, and where the answer is recorded. */
 interface Answering {
@@ -138,6 +150,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   const host = options.host ?? "127.0.0.1";
   const recordCalls = options.recordCalls ?? true;
   const calls: MockCall[] = [];
+  let failAll: MockFailure | null = null;
   const failures = new Map<string, number>();
   const waiters = new Set<() => void>();
   let callCount = 0;
@@ -210,6 +223,11 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   }
 
   async function answerCompletion(res: ServerResponse, request: MockRequest, { token, exchange, call, answered }: Answering) {
+    if (failAll) {
+      const headers: Record<string, string> = failAll.retryAfterSeconds !== undefined ? { "retry-after": String(failAll.retryAfterSeconds) } : {};
+      const type = failAll.status === 429 ? "rate_limit_error" : failAll.status < 500 ? "invalid_request_error" : "server_error";
+      return answered(sendJson(res, failAll.status, errorBody(`mock failing every call with ${failAll.status}`, type, failAll.code ?? null), headers));
+    }
     const directives = parseDirectives(lastUserText(request.messages));
     const wait = (options.latencyMs ?? 0) + (directives.delay ?? 0);
     if (wait > 0) await exchange.sleep(wait);
@@ -296,6 +314,9 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       waitFor(() => aborts >= count, timeoutMs, () => `${count} aborts (saw ${aborts})`),
     waitForCalls: (count, timeoutMs = 5_000) =>
       waitFor(() => callCount >= count, timeoutMs, () => `${count} calls (saw ${callCount})`),
+    failAll(failure) {
+      failAll = failure;
+    },
     reset() {
       calls.length = 0;
       callCount = 0;

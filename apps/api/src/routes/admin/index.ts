@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ApiContext } from "../../context.js";
 import { adminAuthHook, type AdminGuard } from "../../plugins/admin-auth.js";
 import { adminApiKeyRoutes } from "./api-keys.js";
+import { adminChannelRoutes } from "./channels.js";
 import { adminStatsRoutes } from "./stats.js";
 import { adminUserRoutes } from "./users.js";
 
@@ -17,6 +18,7 @@ export async function adminRoutes(app: FastifyInstance, options: { context: ApiC
       await scope.register(adminUserRoutes, context);
       await scope.register(adminApiKeyRoutes, context);
       await scope.register(adminStatsRoutes, context);
+      await scope.register(adminChannelRoutes, context);
     },
     { prefix: "/api/v1/admin" },
   );
