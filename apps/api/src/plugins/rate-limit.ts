@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import { rateLimitHeaders, type RateLimiter } from "../services/rate-limiter.js";
-import { readLimitError, readLimitHeaders, type ReadLimiter } from "../services/read-limiter.js";
+import { readLimitError, type ReadLimiter } from "../services/read-limiter.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -46,7 +46,7 @@ export function rateLimitHook(limiter: RateLimiter, reads: ReadLimiter) {
         reply.headers(headers);
         throw readLimitError(read);
       }
-      reply.headers(readLimitHeaders(read));
+      reply.headers(rateLimitHeaders(read, "reads"));
     }
     if (decision.allowed || !consume) {
       delete headers["retry-after"];

@@ -115,12 +115,12 @@ function decide(allowed: boolean, windows: WindowState[]): RateLimitDecision {
   return decision;
 }
 
-/** The `x-ratelimit-*` headers of a decision, plus `retry-after` when it refused. */
-export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+/** The `x-ratelimit-*-requests` (or `-reads`) headers of a decision, plus `retry-after` when it refused. */
+export function rateLimitHeaders(decision: RateLimitDecision, family: "requests" | "reads" = "requests"): Record<string, string> {
   const headers: Record<string, string> = {
-    "x-ratelimit-limit-requests": String(decision.limit),
-    "x-ratelimit-remaining-requests": String(decision.remaining),
-    "x-ratelimit-reset-requests": formatResetDuration(decision.resetMs),
+    [`x-ratelimit-limit-${family}`]: String(decision.limit),
+    [`x-ratelimit-remaining-${family}`]: String(decision.remaining),
+    [`x-ratelimit-reset-${family}`]: formatResetDuration(decision.resetMs),
   };
   if (decision.retryAfterSeconds !== undefined) headers["retry-after"] = String(decision.retryAfterSeconds);
   return headers;

@@ -1,6 +1,6 @@
 import { GatewayError } from "@llmgw/errors";
 import type { Redis } from "@llmgw/redis";
-import { createRateLimiter, formatResetDuration, type RateLimitDecision } from "./rate-limiter.js";
+import { createRateLimiter, rateLimitHeaders, type RateLimitDecision } from "./rate-limiter.js";
 
 /**
  * Reads (job reads and lists, event streams, WebSocket subscribe/unsubscribe/cancel) count against
@@ -28,21 +28,10 @@ export function createReadLimiter(options: ReadLimiterOptions): ReadLimiter {
   return { consume: (keyId) => limiter.check(keyId, limits) };
 }
 
-/** `x-ratelimit-{limit,remaining,reset}-reads`, plus `retry-after` when refused: OpenAI's header pattern, a family of its own. */
-export function readLimitHeaders(decision: RateLimitDecision): Record<string, string> {
-  const headers: Record<string, string> = {
-    "x-ratelimit-limit-reads": String(decision.limit),
-    "x-ratelimit-remaining-reads": String(decision.remaining),
-    "x-ratelimit-reset-reads": formatResetDuration(decision.resetMs),
-  };
-  if (decision.retryAfterSeconds !== undefined) headers["retry-after"] = String(decision.retryAfterSeconds);
-  return headers;
-}
-
 /** The 429 of a refused read. */
 export function readLimitError(decision: RateLimitDecision): GatewayError {
   return new GatewayError("rate_limit_exceeded", {
     message: `Read rate limit reached: ${decision.limit} reads per minute for this API key (job reads and lists, event streams, WebSocket subscribe, unsubscribe and cancel; READ_RATE_LIMIT_PER_MINUTE). Try again in ${decision.retryAfterSeconds ?? 1} s.`,
-    headers: readLimitHeaders(decision),
+    headers: rateLimitHeaders(decision, "reads"),
   });
 }
