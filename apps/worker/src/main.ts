@@ -65,6 +65,9 @@ async function main() {
 
   const metrics = createWorkerMetrics({ modelLabel: createModelLabeler(registry.listModels()) });
   const authAlarm = createProviderAuthAlarm(logger);
+  const providersWithSeveralChannels = new Set(
+    registry.channels.map((channel) => channel.provider).filter((provider, index, all) => all.indexOf(provider) !== index),
+  );
   const channels = createChannelRouter({
     registry,
     health: createChannelHealth(commands, config.queuePrefix, {
@@ -82,8 +85,7 @@ async function main() {
       onChannelTry: metrics.channelTry,
       // A provider with several channels fails over and says so per channel (channel-alarm.ts).
       onTryFailed: (error) => {
-        const provider = error instanceof ProviderError ? error.provider : undefined;
-        if (registry.channels.filter((channel) => channel.provider === provider).length <= 1) authAlarm.observe(error);
+        if (!(error instanceof ProviderError && providersWithSeveralChannels.has(error.provider))) authAlarm.observe(error);
       },
       logger,
       maxAttempts: config.jobAttempts,

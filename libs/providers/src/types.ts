@@ -16,7 +16,10 @@ export interface ChatCompletionRequest {
 export interface ProviderCallOptions {
   /** Aborts the upstream call, closing its socket. */
   signal: AbortSignal;
-  /** Called once the upstream's response headers arrive: the first byte of a JSON call. */
+  /**
+   * createChatCompletion calls it once the upstream's response headers arrive: the first byte of
+   * a JSON call (a stream's first byte is its first chunk).
+   */
   onResponse?: () => void;
 }
 

@@ -109,10 +109,9 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 
   async function* streamChatCompletion(
     request: ChatCompletionRequest,
-    { signal, onResponse }: ProviderCallOptions,
+    { signal }: ProviderCallOptions,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const response = await send("POST", "/chat/completions", JSON.stringify(withUsageAsked(request)), "text/event-stream", signal);
-    onResponse?.();
     const contentType = headerLookup(response.headers)("content-type") ?? "";
     if (!contentType.includes("text/event-stream")) {
       // Some upstreams answer a failed stream request with a JSON error and a 200.

@@ -84,14 +84,13 @@ export function createOpenAIAdapter(options: OpenAIOptions): ProviderAdapter {
 
   async function* streamChatCompletion(
     request: ChatCompletionRequest,
-    { signal, onResponse }: ProviderCallOptions,
+    { signal }: ProviderCallOptions,
   ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const params = withUsageAsked(request);
     signal.throwIfAborted();
     let finished = false;
     try {
       const stream = await client.chat.completions.create(params as unknown as ChatCompletionCreateParamsStreaming, { signal });
-      onResponse?.();
       for await (const chunk of stream) {
         if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
         yield chunk;
