@@ -1,62 +1,36 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobKeys } from "@llmgw/jobs";
 import { hashApiKey } from "@llmgw/store";
-import { freePort, spawnApp, startGateway, startMockUpstream, type GatewayProcess, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import type { MockUpstream } from "@llmgw/testing";
+import { startTwoApiInstances, type TwoApiInstances } from "./support/two-api-instances.js";
 import { completionOf, errorOf } from "./support/json-bodies.js";
 
 // Issue 3's "must show": two API processes and a worker, built, sharing one Redis and one SQLite
 // file; users and keys made over the admin API; the mock upstream counts every provider call.
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const prefix = `guard-${randomUUID()}`;
-const folder = mkdtempSync(join(tmpdir(), "llmgw-guard-chain-"));
-const databasePath = join(folder, "gateway.db");
 
 let mock: MockUpstream;
-let gateway: GatewayStack;
-let secondApi: GatewayProcess;
 let instances: [string, string];
 let redis: Redis;
+let databasePath: string;
+let stack: TwoApiInstances;
 /** Every client key this file created, for the check that none reaches the SQLite file in clear. */
 const createdKeys: string[] = [];
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: prefix,
-      DATABASE_PATH: databasePath,
-      ADMIN_TOKEN,
-      USE_DATABASE_AUTH: "true",
-      DEEPSEEK_API_KEY: "sk-guard-chain-provider",
-      DEEPSEEK_BASE_URL: mock.url,
-      RATE_LIMIT_ENABLED: "true",
-      RATE_LIMIT_PER_MINUTE: "100000",
-      RATE_LIMIT_PER_HOUR: "1000000",
-      CACHE_ENABLED: "true",
-    },
+  stack = await startTwoApiInstances({
+    prefix,
+    adminToken: ADMIN_TOKEN,
+    env: { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_PER_HOUR: "1000000", CACHE_ENABLED: "true" },
   });
-  // The second instance starts once the first has created and migrated the database.
-  const port = await freePort();
-  secondApi = spawnApp("api", { ...gateway.env, PORT: String(port) }, "api-2");
-  await secondApi.waitForLine(/Server listening/);
-  instances = [gateway.url, `http://127.0.0.1:${port}`];
-  redis = new Redis(inject("redisUrl"));
+  ({ mock, instances, redis, databasePath } = stack);
 });
 
-afterAll(async () => {
-  await secondApi?.stop();
-  await gateway?.stop();
-  await mock?.close();
-  redis?.disconnect();
-  rmSync(folder, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 const [A, B] = [0, 1] as const;
 

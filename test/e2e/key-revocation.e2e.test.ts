@@ -1,62 +1,37 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { jobKeys } from "@llmgw/jobs";
 import { openDatabase } from "@llmgw/store";
-import { freePort, spawnApp, startGateway, startMockUpstream, type GatewayProcess, type GatewayStack, type MockUpstream } from "@llmgw/testing";
+import type { MockUpstream } from "@llmgw/testing";
+import { startTwoApiInstances, type TwoApiInstances } from "./support/two-api-instances.js";
 
 // Issue "Hardening", item 10: revoking a key ends its work in flight on every instance. Two built API
 // processes and a worker share one Redis and one SQLite file; the revocation is made on A, the work runs on B.
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const prefix = `revoke-${randomUUID()}`;
-const folder = mkdtempSync(join(tmpdir(), "llmgw-key-revocation-"));
-const databasePath = join(folder, "gateway.db");
 const cli = resolve("apps/api/dist/admin-cli.js");
 const REVOKED = { message: "This API key has been revoked.", type: "authentication_error", param: null, code: "invalid_api_key" };
 /** The contract's bound: everything the key had open ends within this of the revocation. */
 const WITHIN_MS = 5_000;
 
 let mock: MockUpstream;
-let gateway: GatewayStack;
-let secondApi: GatewayProcess;
 let instances: [string, string];
 let redis: Redis;
+let databasePath: string;
+let folder: string;
+let stack: TwoApiInstances;
 const [A, B] = [0, 1] as const;
 
 beforeAll(async () => {
-  mock = await startMockUpstream();
-  gateway = await startGateway({
-    workers: 1,
-    env: {
-      REDIS_URL: inject("redisUrl"),
-      QUEUE_PREFIX: prefix,
-      DATABASE_PATH: databasePath,
-      ADMIN_TOKEN,
-      USE_DATABASE_AUTH: "true",
-      DEEPSEEK_API_KEY: "sk-key-revocation-provider",
-      DEEPSEEK_BASE_URL: mock.url,
-      CACHE_ENABLED: "false",
-    },
-  });
-  const port = await freePort();
-  secondApi = spawnApp("api", { ...gateway.env, PORT: String(port) }, "api-2");
-  await secondApi.waitForLine(/Server listening/);
-  instances = [gateway.url, `http://127.0.0.1:${port}`];
-  redis = new Redis(inject("redisUrl"));
+  stack = await startTwoApiInstances({ prefix, adminToken: ADMIN_TOKEN, env: { CACHE_ENABLED: "false" } });
+  ({ mock, instances, redis, databasePath, folder } = stack);
 });
 
-afterAll(async () => {
-  await secondApi?.stop();
-  await gateway?.stop();
-  await mock?.close();
-  redis?.disconnect();
-  rmSync(folder, { recursive: true, force: true });
-});
+afterAll(() => stack?.stop());
 
 async function adminCall(method: string, path: string, body?: unknown, instance: 0 | 1 = A) {
   const response = await fetch(`${instances[instance]}/api/v1/admin${path}`, {
