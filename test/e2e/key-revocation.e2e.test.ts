@@ -1,19 +1,16 @@
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { jobKeys } from "@llmgw/jobs";
 import { openDatabase } from "@llmgw/store";
-import type { MockUpstream } from "@llmgw/testing";
+import { runAdminCli, type MockUpstream } from "@llmgw/testing";
 import { startTwoApiInstances, type TwoApiInstances } from "./support/two-api-instances.js";
 
 // Issue "Hardening", item 10: revoking a key ends its work in flight on every instance. Two built API
 // processes and a worker share one Redis and one SQLite file; the revocation is made on A, the work runs on B.
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const prefix = `revoke-${randomUUID()}`;
-const cli = resolve("apps/api/dist/admin-cli.js");
 const REVOKED = { message: "This API key has been revoked.", type: "authentication_error", param: null, code: "invalid_api_key" };
 /** The contract's bound: everything the key had open ends within this of the revocation. */
 const WITHIN_MS = 5_000;
@@ -124,17 +121,7 @@ async function usageStatus(jobId: string): Promise<number> {
 }
 
 /** Runs the built admin CLI against the test's database and Redis. */
-function adminCli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: folder, env: { PATH: process.env.PATH ?? "", DATABASE_PATH: databasePath, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const adminCli = (args: string[], env: Record<string, string>) => runAdminCli(args, { cwd: folder, env: { DATABASE_PATH: databasePath, ...env } });
 
 describe("revoking a key ends its work in flight", () => {
   it("ends the key's streams, sockets and jobs on another instance within 5 s", async () => {

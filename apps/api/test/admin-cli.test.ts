@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKeyRepository, hashApiKey, openDatabase } from "@llmgw/store";
-import { freePort } from "@llmgw/testing";
+import { freePort, runAdminCli } from "@llmgw/testing";
 
 const cli = resolve("apps/api/dist/admin-cli.js");
 const folder = mkdtempSync(join(tmpdir(), "llmgw-admin-cli-"));
@@ -17,20 +16,7 @@ beforeAll(() => {
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 /** Runs the built CLI in the temp folder with only the variables given (no .env there). */
-function admin(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: folder,
-      env: { PATH: process.env.PATH ?? "", DATABASE_PATH: databasePath, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const admin = (args: string[], env: Record<string, string> = {}) => runAdminCli(args, { cwd: folder, env: { DATABASE_PATH: databasePath, ...env } });
 
 describe("admin CLI", () => {
   it("creates a user and a key, lists them without the key, and revokes the key", async () => {

@@ -18,6 +18,28 @@ export interface GatewayProcess {
   readonly exited: Promise<number | null>;
 }
 
+export interface CommandOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built admin CLI (`npm run admin`) to its end in `cwd`, with exactly `env` (plus PATH). */
+export function runAdminCli(args: string[], options: { cwd: string; env: Record<string, string> }): Promise<CommandOutcome> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [`${repoRoot}apps/api/dist/admin-cli.js`, ...args], {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? "", ...options.env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
 /** Runs a built app (`apps/<app>/dist/main.js`) as a child process with exactly `env` (plus PATH). */
 export function spawnApp(app: "api" | "worker", env: Record<string, string>, name: string = app): GatewayProcess {
   const child = spawn(process.execPath, [`${repoRoot}apps/${app}/dist/main.js`], {

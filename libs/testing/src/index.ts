@@ -3,4 +3,4 @@ export { startMockUpstream, MOCK_MODELS, type MockAnswerSent, type MockCall, typ
 export { loremWords, MOCK_CITATIONS, MOCK_FINGERPRINT, MOCK_REFUSAL, MOCK_TOOL_ARGUMENTS } from "./mock-answers.js";
 export { parseDirectives, type MockDirectives, type MockErrorBody, type MockFlavorName } from "./mock-directives.js";
 export { exampleFromSchema } from "./mock-json-schema.js";
-export { spawnApp, startGateway, type GatewayProcess, type GatewayStack } from "./gateway-processes.js";
+export { runAdminCli, spawnApp, startGateway, type CommandOutcome, type GatewayProcess, type GatewayStack } from "./gateway-processes.js";
