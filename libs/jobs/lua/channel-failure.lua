@@ -2,7 +2,8 @@
 Counts one failed try of a channel (429, 408, 5xx, connection error, first-byte timeout) and
 cools the channel down when it has failed `failuresToCool` times in a row, or at once for the
 time a 429's Retry-After asked. The count is reset by a success only, so once the cooldown ends
-the next try is a probe: it fails -> cooled down again at once; it succeeds -> healthy.
+the next try is a probe (channel-probe.lua): it fails -> cooled down again at once and its lease
+ends; it succeeds -> healthy (channel-success.lua).
 
 KEYS[1]  channel hash (contract.ts channelKeys.state)
 ARGV[1]  now, unix ms
@@ -13,6 +14,7 @@ ARGV[4]  retryAfterMs the upstream asked for, 0 when none
 Returns {consecutive failures, cooling down until (unix ms, 0 = not cooling)}.
 ]]
 local fails = redis.call('HINCRBY', KEYS[1], 'fails', 1)
+redis.call('HDEL', KEYS[1], 'probe_until')
 redis.call('HINCRBY', KEYS[1], 'errors', 1)
 local now = tonumber(ARGV[1])
 local retryAfter = tonumber(ARGV[4])

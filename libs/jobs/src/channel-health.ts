@@ -9,8 +9,10 @@ export type ChannelDisableReason = "key_refused" | "no_credit" | "admin";
 export interface ChannelState {
   /** Failed tries in a row. */
   fails: number;
-  /** Cooling down until this unix ms; 0 when not (or no longer) cooling. */
+  /** Cooling down until this unix ms; 0 when healthy. Past but not 0: half-open, the next try is a probe. */
   coolUntil: number;
+  /** The probe after a cooldown holds the channel until this unix ms; 0 when none. */
+  probeUntil: number;
   disabled: string | null;
   disabledAt: number | null;
   requests: number;
@@ -28,6 +30,11 @@ export interface ChannelHealth {
   /** The states of these channels in one round trip. */
   read(ids: readonly string[]): Promise<Map<string, ChannelState>>;
   recordSuccess(id: string, latencyMs: number): Promise<void>;
+  /**
+   * May this try use a channel whose cooldown has ended? True for exactly one caller (the probe),
+   * until the probe ends or its lease (CHANNEL_COOLDOWN_MS) runs out; true for a healthy channel.
+   */
+  claimProbe(id: string): Promise<boolean>;
   /** Counts a failed try; resolves to the channel's new state of cooling. */
   recordFailure(id: string, retryAfterMs?: number): Promise<{ fails: number; coolUntil: number }>;
   /** True when this call disabled it (it was not already). */
@@ -36,13 +43,18 @@ export interface ChannelHealth {
   enable(id: string): Promise<void>;
 }
 
-/** Is the channel usable now? */
+/** Is the channel usable now (a half-open one only by the try that claims its probe)? */
 export function isChannelAvailable(state: ChannelState | undefined, now = Date.now()): boolean {
-  return !state || (state.disabled === null && state.coolUntil <= now);
+  return !state || (state.disabled === null && state.coolUntil <= now && state.probeUntil <= now);
+}
+
+/** Has its cooldown ended without a success since (half-open)? Its next try must claim the probe. */
+export function needsProbe(state: ChannelState | undefined, now = Date.now()): boolean {
+  return !!state && state.coolUntil > 0 && state.coolUntil <= now;
 }
 
 /** The channels' health shared through Redis: one small hash per channel (contract.ts channelKeys). */
-export function createChannelHealth(redis: Redis, prefix: string, settings: ChannelFailureSettings): ChannelHealth {
+export function createChannelHealth(redis: Redis, prefix: string, settings: ChannelFailureSettings, now: () => number = Date.now): ChannelHealth {
   const scripts = withJobScripts(redis);
   const keys = channelKeys(prefix);
   return {
@@ -60,18 +72,15 @@ export function createChannelHealth(redis: Redis, prefix: string, settings: Chan
       return states;
     },
     async recordSuccess(id, latencyMs) {
-      const key = keys.state(id);
-      await redis
-        .multi()
-        .hset(key, "fails", 0)
-        .hincrby(key, "requests", 1)
-        .hincrby(key, "latency_ms", Math.max(0, Math.round(latencyMs)))
-        .exec();
+      await scripts.llmgwChannelSuccess(keys.state(id), now(), Math.max(0, Math.round(latencyMs)));
+    },
+    async claimProbe(id) {
+      return (await scripts.llmgwChannelProbe(keys.state(id), now(), settings.cooldownMs)) === 1;
     },
     async recordFailure(id, retryAfterMs = 0) {
       const [fails, coolUntil] = await scripts.llmgwChannelFailure(
         keys.state(id),
-        Date.now(),
+        now(),
         settings.failuresToCool,
         settings.cooldownMs,
         Math.max(0, Math.round(retryAfterMs)),
@@ -79,10 +88,10 @@ export function createChannelHealth(redis: Redis, prefix: string, settings: Chan
       return { fails: Number(fails), coolUntil: Number(coolUntil) };
     },
     async disable(id, reason) {
-      return (await scripts.llmgwChannelDisable(keys.state(id), reason, Date.now())) === 1;
+      return (await scripts.llmgwChannelDisable(keys.state(id), reason, now())) === 1;
     },
     async enable(id) {
-      await redis.hdel(keys.state(id), "disabled", "disabled_at", "fails", "cool_until");
+      await redis.hdel(keys.state(id), "disabled", "disabled_at", "fails", "cool_until", "probe_until");
     },
   };
 }
@@ -92,6 +101,7 @@ function parseState(hash: Record<string, string>): ChannelState {
   return {
     fails: number("fails"),
     coolUntil: number("cool_until"),
+    probeUntil: number("probe_until"),
     disabled: hash.disabled ?? null,
     disabledAt: hash.disabled_at ? Number(hash.disabled_at) : null,
     requests: number("requests"),

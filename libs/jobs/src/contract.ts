@@ -68,7 +68,7 @@ export function channelKeys(prefix: string) {
   return {
     /**
      * Hash per channel id (`deepseek-1`): `fails` (failed tries in a row), `cool_until` (unix ms),
-     * `disabled` (reason) and `disabled_at`, and counters `requests`, `errors`, `latency_ms`
+     * `probe_until` (unix ms: the one probe after a cooldown holds it), `disabled` (reason) and `disabled_at`, and counters `requests`, `errors`, `latency_ms`
      * (sum over successful tries). No expiry: a few small hashes per deployment.
      */
     state: (channelId: string) => `${prefix}:channel:${channelId}`,

@@ -17,6 +17,7 @@ export { eventDataText } from "./logged-event.js";
 export {
   createChannelHealth,
   isChannelAvailable,
+  needsProbe,
   type ChannelHealth,
   type ChannelState,
   type ChannelDisableReason,

@@ -13,6 +13,8 @@ const scripts = {
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
   llmgwChannelFailure: { numberOfKeys: 1, lua: readLua("channel-failure") },
   llmgwChannelDisable: { numberOfKeys: 1, lua: readLua("channel-disable") },
+  llmgwChannelProbe: { numberOfKeys: 1, lua: readLua("channel-probe") },
+  llmgwChannelSuccess: { numberOfKeys: 1, lua: readLua("channel-success") },
 };
 
 export interface JobScripts {
@@ -22,6 +24,8 @@ export interface JobScripts {
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;
   llmgwChannelFailure(stateKey: string, now: number, failuresToCool: number, cooldownMs: number, retryAfterMs: number): Promise<[number, number]>;
   llmgwChannelDisable(stateKey: string, reason: string, now: number): Promise<number>;
+  llmgwChannelProbe(stateKey: string, now: number, leaseMs: number): Promise<number>;
+  llmgwChannelSuccess(stateKey: string, now: number, latencyMs: number): Promise<number>;
 }
 
 /** Registers the job scripts on a connection once (ioredis then calls them by SHA). */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import { isChannelAvailable, type ChannelState } from "@llmgw/jobs";
+import type { ChannelState } from "@llmgw/jobs";
 import type { Channel } from "@llmgw/providers";
 import type { ApiContext } from "../../context.js";
 import { adminDocs, adminErrors, errorBodySchema, listOf } from "./schemas.js";
@@ -17,7 +17,11 @@ const channelSchema = {
     weight: count,
     priority: count,
     key_hint: { type: "string", description: "The key masked: `sk-...a1b2`" },
-    state: { type: "string", enum: ["healthy", "cooling_down", "disabled"] },
+    state: {
+      type: "string",
+      enum: ["healthy", "cooling_down", "probing", "disabled"],
+      description: "probing: the cooldown has ended and one try is testing the channel; the others keep away until it ends",
+    },
     cooling_down_until: { type: "string", nullable: true, description: "ISO time the cooldown ends" },
     disabled_reason: { type: "string", nullable: true, description: "key_refused, no_credit or admin" },
     disabled_at: { type: "string", nullable: true },
@@ -78,7 +82,7 @@ function view(channel: Channel, state: ChannelState | undefined, now = Date.now(
     weight: channel.weight,
     priority: channel.priority,
     key_hint: channel.keyHint,
-    state: disabled ? "disabled" : isChannelAvailable(state, now) ? "healthy" : "cooling_down",
+    state: disabled ? "disabled" : coolingUntil !== null ? "cooling_down" : (state?.probeUntil ?? 0) > now ? "probing" : "healthy",
     cooling_down_until: coolingUntil === null ? null : new Date(coolingUntil).toISOString(),
     disabled_reason: disabled,
     disabled_at: state?.disabledAt ? new Date(state.disabledAt).toISOString() : null,
