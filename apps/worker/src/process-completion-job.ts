@@ -61,7 +61,10 @@ export async function processCompletionJob(
   const metrics = deps.metrics?.startTry(data);
   const latency = () => Date.now() - job.timestamp;
 
-  if (route) log = log.child({ channel: route.channel.id });
+  if (route) {
+    log = log.child({ channel: route.channel.id });
+    run.via(route.channel.id);
+  }
 
   try {
     if (!provider) throw new Error(`provider ${data.provider} is not configured on this worker`);

@@ -24,6 +24,8 @@ export interface JobTry {
   readonly started: Promise<boolean>;
   /** True once the log refused a write. */
   readonly lost: boolean;
+  /** Names the upstream channel this try went to, for its usage entry. */
+  via(channelId: string): void;
   /** Appends a chunk to the job's log (at once, or with the next write: see chunk-writer.ts). */
   push(chunk: ChatCompletionChunk): void;
   /** Ends the job with its result, the chunks not written yet, its usage entry and its webhook, in one call. */
@@ -54,13 +56,17 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const started = store.start(data.jobId, attempt).then((id) => id !== null);
       started.catch(() => {}); // awaited by whoever needs it
       const writer = createChunkWriter(async (batch) => (await started) && store.appendChunks(data.jobId, attempt, batch));
+      let channel: string | undefined;
       const usage = (status: number, result: ChatCompletion | null, latencyMs: number) =>
-        usageEntry(jobUsageSubject(data), { status, usage: result?.usage, latencyMs });
+        usageEntry(jobUsageSubject(data), { status, usage: result?.usage, latencyMs, channel });
 
       return {
         started,
         get lost() {
           return writer.lost;
+        },
+        via(channelId) {
+          channel = channelId;
         },
         push: (chunk) => writer.push(chunk),
         async complete(result, latencyMs) {

@@ -20,6 +20,8 @@ export interface UsageOutcome {
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   latencyMs: number;
   cacheHit?: boolean;
+  /** The upstream channel that served the request (its last try's); absent when none did. */
+  channel?: string;
 }
 
 const kindOfMode: Record<JobMode, UsageKind> = { async: "job", "sync-stream": "stream", "sync-json": "sync" };
@@ -33,6 +35,7 @@ export function usageEntry(subject: UsageSubject, outcome: UsageOutcome, created
     userId: subject.owner.userId,
     model: subject.model,
     provider: subject.provider,
+    channel: outcome.channel ?? null,
     promptTokens: outcome.usage?.prompt_tokens ?? 0,
     completionTokens: outcome.usage?.completion_tokens ?? 0,
     latencyMs: outcome.latencyMs,

@@ -11,6 +11,11 @@ export interface UsageEntry {
   userId: string | null;
   model: string;
   provider: string;
+  /**
+   * The channel id (`deepseek-1`) of the try that answered or failed last; null when no try reached
+   * one (cache hits, cancels); absent in entries from workers older than this field.
+   */
+  channel?: string | null;
   promptTokens: number;
   completionTokens: number;
   latencyMs: number;
