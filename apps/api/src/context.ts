@@ -1,7 +1,16 @@
 import { maskUrlPassword, type Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
-import { createChannelHealth, createCompletionQueue, createJobEventHub, createJobProducer, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import {
+  createChannelHealth,
+  createCompletionQueue,
+  createJobEventHub,
+  createJobProducer,
+  createJobStore,
+  createWebhookOutbox,
+  createWebhookQueue,
+  readQueueDepths,
+} from "@llmgw/jobs";
 import { createModelLabeler, createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
@@ -19,7 +28,7 @@ import { createConnectionLimiter } from "./services/connection-limiter.js";
 import { startUsageDrain, USAGE_GATHER_MS } from "./services/usage-drain.js";
 import { createUsageRecorder } from "./services/usage-recorder.js";
 import { startUsageRetention } from "./services/usage-retention.js";
-import { createApiMetrics, QUEUE_STATES } from "./services/metrics.js";
+import { createApiMetrics } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
 import { createJobIdempotency } from "./services/job-idempotency.js";
 import { createJobService } from "./services/job-service.js";
@@ -53,7 +62,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const queue = createCompletionQueue(queueConnection, config.queuePrefix);
   const providers = options.providers ?? createProviderRegistry(config);
   const metrics = createApiMetrics({
-    readQueueCounts: () => queue.getJobCounts(...QUEUE_STATES),
+    readQueueCounts: () => readQueueDepths(queue),
     modelLabel: createModelLabeler(providers.listModels()),
   });
   queue.on("error", () => {}); // surfaced per request as 503
@@ -96,6 +105,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     hub,
     queue,
     jobAttempts: config.jobAttempts,
+    scheduling: config.jobScheduling,
     webhooks,
     onWebhookError: (error, jobId) =>
       logger.warn({ err: { message: error.message }, jobId }, "could not enqueue a cancelled job's webhook; the outbox sweep will"),

@@ -159,7 +159,7 @@ describe("Idempotency-Key", () => {
       expect(response.headers.location).toBe(`/v1/jobs/${id}`);
       expect(response.headers["idempotent-replayed"]).toBe(response.statusCode === 200 ? "true" : undefined);
     }
-    const waiting = await api.context.queue.getJobs(["waiting"], 0, 10_000);
+    const waiting = await api.context.queue.getJobs(["waiting", "prioritized"], 0, 10_000);
     expect(waiting.filter((job) => (job.data.request.messages[0] as { content: string }).content === "exactly once")).toHaveLength(1);
   });
 

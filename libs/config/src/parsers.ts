@@ -30,6 +30,14 @@ export function parseInteger(min: number, max: number): Parser<number> {
   };
 }
 
+export function parseChoice<T extends string>(choices: readonly T[]): Parser<T> {
+  return (raw) => {
+    const value = raw.trim().toLowerCase();
+    if (!choices.includes(value as T)) throw new Error(`must be one of ${choices.join(", ")}, got "${raw}"`);
+    return value as T;
+  };
+}
+
 export function parseUrl(protocols: string[]): Parser<string> {
   return (raw) => {
     let url: URL;

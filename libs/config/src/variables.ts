@@ -2,7 +2,7 @@
  * The one table of configuration variables. README's configuration table and `.env.example`
  * are generated from it (`npm run docs:config`), and a test keeps them in sync.
  */
-import { parseBoolean, parseInteger, parseList, parseSecret, parseString, parseTrustProxy, parseUrl, type Parser } from "./parsers.js";
+import { parseBoolean, parseChoice, parseInteger, parseList, parseSecret, parseString, parseTrustProxy, parseUrl, type Parser } from "./parsers.js";
 
 export interface VariableSpec<T> {
   name: string;
@@ -189,6 +189,12 @@ export const variables = {
     default: "3",
     parse: parseInteger(1, 100),
     description: "tries per job (retryable errors only)",
+  }),
+  jobScheduling: variable({
+    name: "JOB_SCHEDULING",
+    default: "fair",
+    parse: parseChoice(["fair", "fifo"] as const),
+    description: "`fair`: synchronous calls start before queued asynchronous jobs, and keys with jobs waiting take turns; `fifo`: every job in order of arrival",
   }),
   jobTimeoutMs: variable({
     name: "JOB_TIMEOUT_MS",

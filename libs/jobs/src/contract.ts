@@ -54,6 +54,8 @@ export function jobKeys(prefix: string) {
      * scored by its end in unix ms); written with the final event, cleared once the delivery is queued.
      */
     webhookOutbox: `${prefix}:webhook-outbox`,
+    /** Hash: key id -> BullMQ priority of its last asynchronous job (fair-priority.lua); deleted whenever no such job waits. */
+    fairShare: `${prefix}:fair-share`,
     /** Stream: usage records of finished jobs, consumed by the API into SQLite. */
     usage: `${prefix}:usage`,
     /** Pub/sub channel: revoked key ids, so every API instance drops them from its cache. */

@@ -4,6 +4,7 @@ import { isFinished } from "./contract.js";
 import { completionJobOptions, queueJobId, type CompletionQueue } from "./completion-queue.js";
 import type { JobEventHub, JobFollower } from "./job-event-hub.js";
 import { newJobId } from "./job-ids.js";
+import { createJobScheduling, type JobScheduling } from "./job-scheduling.js";
 import type { JobStore } from "./job-store.js";
 import type { CompletionJobData, JobRecord } from "./types.js";
 import { jobUsageSubject, usageEntry } from "./usage-entry.js";
@@ -19,6 +20,8 @@ export interface JobProducerDeps {
   hub: JobEventHub;
   queue: CompletionQueue;
   jobAttempts: number;
+  /** JOB_SCHEDULING (job-scheduling.ts); `fair` when absent. */
+  scheduling?: JobScheduling;
   webhooks: WebhookOutbox;
   /** A cancelled job's webhook could not be queued now (the workers' outbox sweep will). */
   onWebhookError?(error: Error, jobId: string): void;
@@ -43,6 +46,7 @@ export interface FollowedJob {
  */
 export function createJobProducer(deps: JobProducerDeps) {
   const { store, queue } = deps;
+  const scheduling = createJobScheduling(deps.redis, store.keys.fairShare, queue, deps.scheduling ?? "fair");
 
   /** Creates and enqueues the job, or reports the status of the existing job with that id. */
   async function createAndEnqueue(job: NewCompletionJob, id: string, notify?: string) {
@@ -66,7 +70,8 @@ export function createJobProducer(deps: JobProducerDeps) {
 
   async function enqueue(data: CompletionJobData, createdAt: number) {
     try {
-      await queue.add("completion", data, completionJobOptions(queueJobId(data.jobId, createdAt), deps.jobAttempts));
+      const priority = await scheduling.priorityOf(data);
+      await queue.add("completion", data, completionJobOptions(queueJobId(data.jobId, createdAt), deps.jobAttempts, priority));
     } catch (error) {
       // The record exists but no worker will ever see it: end it so nobody waits forever.
       await store

@@ -13,6 +13,7 @@ const scripts = {
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
   llmgwChannelFailure: { numberOfKeys: 1, lua: readLua("channel-failure") },
   llmgwChannelDisable: { numberOfKeys: 1, lua: readLua("channel-disable") },
+  llmgwFairPriority: { numberOfKeys: 2, lua: readLua("fair-priority") },
   llmgwChannelProbe: { numberOfKeys: 1, lua: readLua("channel-probe") },
   llmgwChannelSuccess: { numberOfKeys: 1, lua: readLua("channel-success") },
 };
@@ -24,6 +25,7 @@ export interface JobScripts {
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;
   llmgwChannelFailure(stateKey: string, now: number, failuresToCool: number, cooldownMs: number, retryAfterMs: number): Promise<[number, number]>;
   llmgwChannelDisable(stateKey: string, reason: string, now: number): Promise<number>;
+  llmgwFairPriority(fairShareKey: string, prioritizedKey: string, keyId: string, maxPriority: number): Promise<number>;
   llmgwChannelProbe(stateKey: string, now: number, leaseMs: number): Promise<number>;
   llmgwChannelSuccess(stateKey: string, now: number, latencyMs: number): Promise<number>;
 }

@@ -1,14 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { UsageEntry } from "@llmgw/jobs";
+import type { QueueDepths, UsageEntry } from "@llmgw/jobs";
 import { OTHER_MODEL_LABEL, type ModelLabeler } from "@llmgw/providers";
 
-/** The queue states /metrics reports, as BullMQ's getJobCounts names them. */
-export const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
-export type QueueState = (typeof QUEUE_STATES)[number];
+/** The queue states /metrics reports (readQueueDepths: `waiting` includes BullMQ's `prioritized`). */
+const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
 
 export interface ApiMetricsOptions {
   /** Reads the completion queue's job counts; called on every scrape. */
-  readQueueCounts?: () => Promise<Partial<Record<string, number>>>;
+  readQueueCounts?: () => Promise<Partial<QueueDepths>>;
   /** How long a scrape waits for the queue counts; a Redis outage must not hang /metrics. */
   queueTimeoutMs?: number;
   /** Process metrics (CPU, memory, event loop lag); on by default. */
@@ -90,7 +89,7 @@ export function createApiMetrics(options: ApiMetricsOptions = {}) {
   const readQueueCounts = options.readQueueCounts;
   const queueTimeoutMs = options.queueTimeoutMs ?? 500;
   // Both queue families collect concurrently in one scrape: they share one reading.
-  let reading: Promise<Partial<Record<string, number>> | undefined> | null = null;
+  let reading: Promise<Partial<QueueDepths> | undefined> | null = null;
   const readQueue = () =>
     (reading ??= withTimeout(readQueueCounts ? readQueueCounts() : Promise.resolve(undefined), queueTimeoutMs).finally(() => {
       reading = null;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { readQueueDepths } from "@llmgw/jobs";
 import type { ApiContext } from "../../context.js";
 import { adminDocs, adminErrors } from "./schemas.js";
 
@@ -51,11 +52,10 @@ export async function adminStatsRoutes(app: FastifyInstance, context: ApiContext
     "/stats",
     { schema: { ...adminDocs, summary: "Usage and queue statistics", response: { 200: statsSchema, ...adminErrors } } },
     async () => {
-      const counts = await context.queue.getJobCounts("waiting", "active", "delayed", "failed", "completed");
-      const { waiting = 0, active = 0, delayed = 0, failed = 0, completed = 0 } = counts;
+      const queue = await readQueueDepths(context.queue);
       // This instance's own entries still gathering (cache hits) are written first, so they count.
       context.flushUsage();
-      return { ...context.usage.stats(), queue: { waiting, active, delayed, failed, completed } };
+      return { ...context.usage.stats(), queue };
     },
   );
 }
