@@ -2,7 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { UsageEntry } from "@llmgw/jobs";
 import { OTHER_MODEL_LABEL, type ModelLabeler } from "@llmgw/providers";
 
-/** The queue states /metrics reports, as BullMQ's getJobCounts names them. */
+/**
+ * The queue states /metrics reports, as BullMQ's getJobCounts names them. BullMQ 6 has no `paused`
+ * state: the jobs of a queue paused (from the dashboard) are counted as waiting.
+ */
 export const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
 
