@@ -37,7 +37,7 @@ describe("retention: Redis stays bounded", () => {
     expect(await redis.ttl(index)).toBeGreaterThan(PENDING + RETENTION - 5);
     // The next create sweeps what can no longer have a record.
     const latest = await create("key_trim", now);
-    expect(await redis.zrange(index, 0, -1)).toEqual([recent, latest]);
+    expect(await redis.zrange(index, 0, "-1")).toEqual([recent, latest]);
     expect(await redis.zscore(index, ancient)).toBeNull();
   });
 

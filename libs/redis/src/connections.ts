@@ -11,6 +11,9 @@ import { Redis, type RedisOptions } from "ioredis";
  * - `subscriber`: pub/sub listeners; reconnect forever and resubscribe (ioredis does that itself).
  * `command` and `writer` auto-pipeline: commands issued in the same tick (many requests or jobs
  * at once) leave in one socket write, and a write is what a round trip costs most here.
+ * ioredis 6 speaks RESP3 (HELLO 3, RESP2 on a server without it) with its default "legacy" reply
+ * shapes: replies look as on RESP2 (CONFIG GET a flat array, XREAD nested arrays, a Lua `false` null),
+ * which our scripts and BullMQ's rely on, so `replyMapping` stays unset.
  */
 export type RedisRole = "command" | "queue" | "worker" | "writer" | "subscriber";
 

@@ -2,7 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { QueueDepths, UsageEntry } from "@llmgw/jobs";
 import { OTHER_MODEL_LABEL, type ModelLabeler } from "@llmgw/providers";
 
-/** The queue states /metrics reports (readQueueDepths: `waiting` includes BullMQ's `prioritized`). */
+/**
+ * The queue states /metrics reports (readQueueDepths: `waiting` includes BullMQ's `prioritized`).
+ * BullMQ 6 has no `paused` state: the jobs of a queue paused (from the dashboard) count as waiting.
+ */
 const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
 
 export interface ApiMetricsOptions {

@@ -25,6 +25,7 @@ export function openSse(raw: ServerResponse, headers: Record<string, string | nu
   // Events written in the same tick (chunks that arrived together) leave in one system call.
   let corked = false;
   const uncork = () => {
+    if (!corked) return;
     corked = false;
     raw.uncork();
   };
@@ -42,6 +43,9 @@ export function openSse(raw: ServerResponse, headers: Record<string, string | nu
     send: (data, id) => write(`${id ? `id: ${id}\n` : ""}data: ${JSON.stringify(data)}\n\n`),
     sendRaw: (text) => write(`${text}\n\n`),
     end: () => {
+      // Node 24 drops what a corked response still holds when it ends (20 sends it): the last
+      // events, written in the tick that ends the stream (the usage chunk, [DONE]), go out first.
+      uncork();
       if (!raw.writableEnded) raw.end();
     },
     get closed() {
