@@ -58,7 +58,7 @@ describe("admin CLI", () => {
 
     // The key the CLI printed is the one the API will accept.
     const db = openDatabase(databasePath);
-    expect(createApiKeyRepository(db).findActiveByHash(hashApiKey(keyRecord.api_key))?.id).toBe(keyRecord.id);
+    expect((await createApiKeyRepository(db).findActiveByHash(hashApiKey(keyRecord.api_key)))?.id).toBe(keyRecord.id);
     db.close();
 
     const users = await admin(["list-users"]);

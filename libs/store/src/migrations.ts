@@ -1,7 +1,7 @@
 /**
- * The schema, one numbered step per entry: entry N brings `PRAGMA user_version` from N to N + 1.
+ * The SQLite schema, one numbered step per entry: entry N brings `PRAGMA user_version` from N to N + 1.
  * A released step is never edited (databases in the field already ran it); change the schema by
- * appending a step.
+ * appending a step here and the same step to `postgresMigrations` (one list of versions, a text per dialect).
  */
 export const migrations: readonly string[] = [
   // 1: the first schema (text ids: user_…, key_…).
@@ -107,5 +107,67 @@ export const migrations: readonly string[] = [
   ALTER TABLE users_v2 RENAME TO users;
   ALTER TABLE api_keys_v2 RENAME TO api_keys;
   CREATE INDEX api_keys_user_id ON api_keys (user_id);
+  `,
+];
+
+/**
+ * The PostgreSQL schema, step for step with `migrations` (same length, same version numbers, the
+ * version recorded in `schema_migrations`). PostgreSQL support began at version 2, so step 1 has
+ * nothing to do and step 2 creates the integer-id schema directly: the same tables, columns and ids
+ * as SQLite's version 2. Booleans are booleans; times are unix seconds in bigint, as in SQLite.
+ */
+export const postgresMigrations: readonly string[] = [
+  // 1: text ids; never released on PostgreSQL.
+  "",
+  // 2: integer ids (identity columns: 1, 2, 3…, never reused).
+  `
+  CREATE TABLE users (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username    text NOT NULL,
+    email       text NOT NULL,
+    created_at  bigint NOT NULL,
+    is_active   boolean NOT NULL DEFAULT true,
+    CONSTRAINT users_username_key UNIQUE (username)
+  );
+
+  CREATE TABLE api_keys (
+    id                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id                bigint NOT NULL,
+    key_name               text NOT NULL,
+    key_prefix             text NOT NULL,
+    key_hash               text NOT NULL,
+    rate_limit_per_minute  integer,
+    rate_limit_per_hour    integer,
+    models                 text,
+    expires_at             bigint,
+    created_at             bigint NOT NULL,
+    revoked_at             bigint,
+    last_used_at           bigint,
+    CONSTRAINT api_keys_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id),
+    CONSTRAINT api_keys_key_hash_key UNIQUE (key_hash)
+  );
+  CREATE INDEX api_keys_user_id ON api_keys (user_id);
+
+  -- No foreign keys: static API_KEYS principals have no rows, and usage outlives revoked keys.
+  CREATE TABLE usage_log (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at         bigint NOT NULL,
+    key_id             text NOT NULL,
+    user_id            text,
+    model              text NOT NULL,
+    provider           text NOT NULL,
+    prompt_tokens      integer NOT NULL DEFAULT 0,
+    completion_tokens  integer NOT NULL DEFAULT 0,
+    latency_ms         integer NOT NULL DEFAULT 0,
+    status             integer NOT NULL,
+    cache_hit          boolean NOT NULL DEFAULT false,
+    job_id             text,
+    request_id         text NOT NULL,
+    kind               text NOT NULL CHECK (kind IN ('sync', 'stream', 'job', 'ws', 'cache'))
+  );
+  -- A job is recorded once however many attempts or processes report it (ON CONFLICT DO NOTHING).
+  CREATE UNIQUE INDEX usage_log_job_id ON usage_log (job_id) WHERE job_id IS NOT NULL;
+  -- Retention deletes the oldest rows first.
+  CREATE INDEX usage_log_created_at ON usage_log (created_at);
   `,
 ];

@@ -54,8 +54,8 @@ export async function adminStatsRoutes(app: FastifyInstance, context: ApiContext
       const counts = await context.queue.getJobCounts("waiting", "active", "delayed", "failed", "completed");
       const { waiting = 0, active = 0, delayed = 0, failed = 0, completed = 0 } = counts;
       // This instance's own entries still gathering (cache hits) are written first, so they count.
-      context.flushUsage();
-      return { ...context.usage.stats(), queue: { waiting, active, delayed, failed, completed } };
+      await context.flushUsage();
+      return { ...(await context.usage.stats()), queue: { waiting, active, delayed, failed, completed } };
     },
   );
 }
