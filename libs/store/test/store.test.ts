@@ -172,7 +172,7 @@ describe("openPostgresStore", () => {
     const versions = await admin!.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
     expect(versions.rows.map((row) => row.version)).toEqual(migrations.map((_, index) => index + 1));
     const tables = await admin!.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name", [schema]);
-    expect(tables.rows.map((row) => row.table_name)).toEqual(["api_keys", "schema_migrations", "usage_log", "users"]);
+    expect(tables.rows.map((row) => row.table_name)).toEqual(["api_keys", "schema_migrations", "usage_log", "usage_totals", "users"]);
     // Both work on the one schema: a user made through one is seen by the other.
     const user = await a.users.create({ username: "alice", email: "a@example.com" });
     expect(await b.users.get(user.id)).toEqual(user);
@@ -499,6 +499,28 @@ describe.each(dialects)("$name store", (dialect) => {
           { key_id: "static-1", key_name: null, user_id: null, requests: 2, prompt_tokens: 0, completion_tokens: 0 },
         ],
       });
+    });
+
+    it("counts only what retention left: pruned rows leave the stats too", async () => {
+      const { usage } = await setup();
+      await usage.recordAll([
+        entry({ createdAt: 100_000, model: "old-model", status: 502, promptTokens: 1, completionTokens: 1 }),
+        entry({ createdAt: 200_000, keyId: "static-1", userId: null, cacheHit: true, kind: "cache" }),
+        entry({ createdAt: 300_000, jobId: "job_kept", kind: "job" }),
+      ]);
+      expect(await usage.pruneBefore(250, 10)).toBe(2);
+      expect(await usage.stats()).toMatchObject({
+        requests: 1,
+        requests_by_status: { "200": 1 },
+        tokens: { prompt: 10, completion: 5 },
+        cache_hits: 0,
+        per_model: [{ model: "deepseek-chat", requests: 1, prompt_tokens: 10, completion_tokens: 5 }],
+        per_key: [{ key_id: "1", key_name: null, user_id: null, requests: 1, prompt_tokens: 10, completion_tokens: 5 }],
+      });
+      // The job is still known once pruned rows are gone: a late report of it records nothing.
+      expect(await usage.record(entry({ createdAt: 300_000, jobId: "job_kept", kind: "job" }))).toBe(false);
+      expect(await usage.pruneBefore(400, 10)).toBe(1);
+      expect(await usage.stats()).toMatchObject({ requests: 0, requests_by_status: {}, per_model: [], per_key: [], cache_hits: 0 });
     });
 
     it("reports zeros on an empty database", async () => {

@@ -12,14 +12,15 @@ const insertBatch = `
   RETURNING job_id`;
 
 /**
- * One pass over the log for every figure: the grouping sets give the totals, each status, each model
- * and each key in one scan (several hash tables filled from the same rows).
+ * Every figure from usage_totals (a row per key, model and status, kept by the log's triggers), in one
+ * pass: the grouping sets give the totals, each status, each model and each key. It never scans the log,
+ * so it takes the same few milliseconds at a million rows as at ten.
  */
 const aggregates = `
   SELECT GROUPING(status) AS by_status, GROUPING(model) AS by_model, GROUPING(key_id) AS by_key, status, model, key_id,
-    count(*) AS requests, coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
-    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens, count(*) FILTER (WHERE cache_hit) AS cache_hits
-  FROM usage_log GROUP BY GROUPING SETS ((), (status), (model), (key_id))`;
+    coalesce(sum(requests), 0)::bigint AS requests, coalesce(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+    coalesce(sum(completion_tokens), 0)::bigint AS completion_tokens, coalesce(sum(cache_hits), 0)::bigint AS cache_hits
+  FROM usage_totals GROUP BY GROUPING SETS ((), (status), (model), (key_id))`;
 
 interface AggregateRow extends TokenCounts {
   by_status: number;
@@ -34,7 +35,7 @@ interface AggregateRow extends TokenCounts {
 const byRequestsThen = <T extends { requests: number }>(name: (row: T) => string) => (a: T, b: T) =>
   b.requests - a.requests || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
 
-/** The usage log in PostgreSQL; batches are one multi-row INSERT, stats one scan. Same answers as SQLite. */
+/** The usage log in PostgreSQL; batches are one multi-row INSERT, stats read the running totals. Same answers as SQLite. */
 export function createPgUsageRepository(pool: PgPool, options: { now?: Clock; perKeyLimit?: number } = {}): UsageRepository {
   const now = options.now ?? systemClock;
   const perKeyLimit = options.perKeyLimit ?? 100;
