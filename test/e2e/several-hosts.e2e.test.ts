@@ -164,6 +164,15 @@ describe("two API hosts on one PostgreSQL and one Redis", () => {
     expect(await requestsOfKey(B, keyId)).toBe(expected);
   });
 
+  it("stops start-up with one line, password masked, when PostgreSQL cannot be reached", async () => {
+    const url = `postgres://gateway:${DB_PASSWORD}@127.0.0.1:${await freePort()}/gateway`;
+    const api = spawnApp("api", { HOST: "127.0.0.1", PORT: "0", REDIS_URL: inject("redisUrl"), DATABASE_URL: url }, "api-no-db", { cwd: folders[0] });
+    expect(await api.exited).toBe(1);
+    const lines = api.lines.filter((line) => line.trim() !== "");
+    expect(lines.at(-1)).toMatch(/^api failed to start: cannot open PostgreSQL at postgres:\/\/gateway:\*\*\*@127\.0\.0\.1:\d+\/gateway: connect ECONNREFUSED/);
+    expect(lines.filter((line) => line.includes(DB_PASSWORD))).toEqual([]);
+  });
+
   it("never writes the database password to a log line", () => {
     const lines = processes.flatMap((process) => process.lines);
     expect(lines.length).toBeGreaterThan(0);

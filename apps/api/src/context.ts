@@ -44,7 +44,10 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const cacheRedis = !config.cacheEnabled ? null : cacheShared ? redis : createRedisConnection(config.cacheRedisUrl, "command", "api-cache");
 
   // PostgreSQL when DATABASE_URL is set (several API hosts), else the SQLite file (one host).
-  const database = await openStore(config);
+  const database = await openStore(config).catch((error: Error) => {
+    const where = config.databaseUrl ? `PostgreSQL at ${maskUrlPassword(config.databaseUrl)}` : `the SQLite file ${config.databasePath}`;
+    throw new Error(`cannot open ${where}: ${error.message}`);
+  });
   const { users, apiKeys, usage } = database;
 
   const store = createJobStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
