@@ -200,6 +200,10 @@ export const postgresMigrations: readonly string[] = [
 
   CREATE FUNCTION usage_totals_remove() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
+    -- The rows to change are locked in key order first, as inserts lock them: a prune and a batch never deadlock.
+    PERFORM 1 FROM usage_totals t
+      WHERE (t.key_id, t.model, t.status) IN (SELECT key_id, model, status FROM removed)
+      ORDER BY t.key_id, t.model, t.status FOR UPDATE;
     UPDATE usage_totals t SET
       requests = t.requests - d.requests,
       prompt_tokens = t.prompt_tokens - d.prompt_tokens,
