@@ -9,7 +9,7 @@ import { build, ensureRedis, environment, redisAnswers, runProcesses, say } from
 build();
 const { loadConfig } = await import("@llmgw/config");
 const { startMockUpstream } = await import("@llmgw/testing");
-const { openDatabase, createUserRepository, createApiKeyRepository } = await import("@llmgw/store");
+const { openSqliteStore } = await import("@llmgw/store");
 const { default: OpenAI } = await import("openai");
 
 const once = process.argv.includes("--once");
@@ -18,16 +18,18 @@ const mock = await startMockUpstream({ recordCalls: false });
 const databasePath = join(mkdtempSync(join(tmpdir(), "llmgw-demo-")), "demo.db");
 
 // A real client key in a throwaway database, made as `npm run admin -- create-key` would.
-const database = openDatabase(databasePath);
-const user = createUserRepository(database).create({ username: "demo", email: "demo@example.com" });
-const { api_key: apiKey } = createApiKeyRepository(database).create({ user_id: user.id, key_name: "demo" });
-database.close();
+const store = openSqliteStore(databasePath);
+const user = await store.users.create({ username: "demo", email: "demo@example.com" });
+const { api_key: apiKey } = await store.apiKeys.create({ user_id: user.id, key_name: "demo" });
+await store.close();
 
 const env = {
   ...base,
   DEEPSEEK_API_KEY: "demo-provider-key",
   DEEPSEEK_BASE_URL: mock.url,
   DATABASE_PATH: databasePath,
+  // The demo's key is in its own SQLite file, whatever DATABASE_URL the environment names.
+  DATABASE_URL: "",
   QUEUE_PREFIX: base.QUEUE_PREFIX ?? "llmgw-demo",
   USE_DATABASE_AUTH: "true",
   WORKERS: base.WORKERS ?? "1",

@@ -8,9 +8,49 @@ const compose = parse(readFileSync("docker-compose.yml", "utf8"));
 const dockerfile = readFileSync("Dockerfile", "utf8");
 const command = (service: string) => (compose.services[service].command as string[]).join(" ");
 
+/** The services `docker compose --profile …profiles config` keeps: those without profiles, and those of the profiles named. */
+const servicesWith = (profiles: string[]) =>
+  Object.entries(compose.services as Record<string, { profiles?: string[] }>)
+    .filter(([, service]) => !service.profiles || service.profiles.some((profile) => profiles.includes(profile)))
+    .map(([name]) => name)
+    .sort();
+
+/** What `docker compose config` refuses: a dependency on a service that is not there (unless optional), an undeclared volume. */
+function configProblems(profiles: string[]): string[] {
+  const kept = servicesWith(profiles);
+  const problems: string[] = [];
+  for (const name of kept) {
+    const service = compose.services[name];
+    for (const [dependency, condition] of Object.entries((service.depends_on ?? {}) as Record<string, { required?: boolean }>)) {
+      if (!kept.includes(dependency) && condition.required !== false) problems.push(`${name} needs ${dependency}`);
+    }
+    for (const volume of (service.volumes ?? []) as string[]) {
+      const source = volume.split(":")[0];
+      if (!source.startsWith(".") && !source.startsWith("/") && !(source in compose.volumes)) problems.push(`${name}: volume ${source} is not declared`);
+    }
+  }
+  return problems;
+}
+
 describe("docker-compose.yml", () => {
   it("runs redis, a cache redis, the api and a scalable worker", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["api", "cache-redis", "redis", "worker"]);
+    expect(servicesWith([])).toEqual(["api", "cache-redis", "redis", "worker"]);
+    expect(configProblems([])).toEqual([]);
+  });
+
+  it("adds PostgreSQL with `--profile postgres`, on a volume, with a healthcheck the api waits for", () => {
+    expect(servicesWith(["postgres"])).toEqual(["api", "cache-redis", "postgres", "redis", "worker"]);
+    expect(configProblems(["postgres"])).toEqual([]);
+    const postgres = compose.services.postgres;
+    expect(postgres.profiles).toEqual(["postgres"]);
+    expect(postgres.image).toMatch(/^postgres:\d+/);
+    expect(postgres.volumes).toContain("postgres-data:/var/lib/postgresql/data");
+    expect(postgres.healthcheck.test).toContain("pg_isready");
+    expect(postgres.environment).toMatchObject({ POSTGRES_USER: "gateway", POSTGRES_DB: "gateway" });
+    // Without the profile the api starts as before; with it, after PostgreSQL is ready.
+    expect(compose.services.api.depends_on.postgres).toEqual({ condition: "service_healthy", required: false });
+    // No host port: the database is reached inside the compose network (or published on purpose).
+    expect(postgres.ports).toBeUndefined();
   });
 
   it("keeps the queue redis persistent (AOF) and never evicting, with a healthcheck", () => {

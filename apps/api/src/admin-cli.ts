@@ -1,5 +1,6 @@
 /**
- * Bootstraps users and keys straight in DATABASE_PATH, without the HTTP API (no ADMIN_TOKEN needed):
+ * Bootstraps users and keys straight in the database (DATABASE_URL, else DATABASE_PATH), without the
+ * HTTP API (no ADMIN_TOKEN needed):
  *   node apps/api/dist/admin-cli.js create-user --username alice --email alice@example.com
  * Prints JSON on success; on failure one line on stderr and exit code 1.
  */
@@ -7,7 +8,7 @@ import { parseArgs } from "node:util";
 import { loadConfig, loadDotEnv, maskUrlPassword, type Config } from "@llmgw/config";
 import { jobKeys } from "@llmgw/jobs";
 import { createRedisConnection, waitForRedis } from "@llmgw/redis";
-import { createApiKeyRepository, createUserRepository, openDatabase, type Database } from "@llmgw/store";
+import { openStore, type Store } from "@llmgw/store";
 
 const usage = `usage: admin-cli <command> [options]
   create-user --username NAME --email EMAIL
@@ -29,16 +30,16 @@ const flag = { type: "boolean" } as const;
 /** How long the CLI waits for Redis before revoking without telling the running instances. */
 const REDIS_CONNECT_TIMEOUT_MS = 1500;
 
-const commands: Record<string, { options: OptionSpec; run: (db: Database, values: Values, config: Config) => unknown }> = {
+const commands: Record<string, { options: OptionSpec; run: (store: Store, values: Values, config: Config) => unknown }> = {
   "create-user": {
     options: { username: text, email: text },
-    run: (db, values) =>
-      createUserRepository(db).create({ username: required(values, "username"), email: required(values, "email") }),
+    run: (store, values) =>
+      store.users.create({ username: required(values, "username"), email: required(values, "email") }),
   },
   "create-key": {
     options: { "user-id": text, name: text, "per-minute": text, "per-hour": text, models: text, "expires-at": text },
-    run: (db, values) =>
-      createApiKeyRepository(db).create({
+    run: (store, values) =>
+      store.apiKeys.create({
         user_id: wholeNumber(values, "user-id"),
         key_name: required(values, "name"),
         rate_limit_per_minute: optionalCount(values, "per-minute"),
@@ -47,20 +48,20 @@ const commands: Record<string, { options: OptionSpec; run: (db: Database, values
         expires_at: typeof values["expires-at"] === "string" ? unixSeconds(values["expires-at"]) : undefined,
       }),
   },
-  "list-users": { options: {}, run: (db) => createUserRepository(db).list() },
+  "list-users": { options: {}, run: (store) => store.users.list() },
   "list-keys": {
     options: { "user-id": text, all: flag },
-    run: (db, values) =>
-      createApiKeyRepository(db).list({
+    run: (store, values) =>
+      store.apiKeys.list({
         userId: values["user-id"] === undefined ? undefined : wholeNumber(values, "user-id"),
         includeRevoked: values.all === true,
       }),
   },
   "revoke-key": {
     options: { id: text },
-    run: async (db, values, config) => {
+    run: async (store, values, config) => {
       const id = wholeNumber(values, "id");
-      if (!createApiKeyRepository(db).revoke(id)) throw new Error(`no active API key with id ${id}`);
+      if (!(await store.apiKeys.revoke(id))) throw new Error(`no active API key with id ${id}`);
       const broadcast = await broadcastRevocation(config, String(id));
       if (!broadcast) {
         process.stderr.write(
@@ -130,11 +131,11 @@ async function run(argv: string[]): Promise<unknown> {
   }
   loadDotEnv();
   const config = loadConfig();
-  const db = openDatabase(config.databasePath);
+  const store = await openStore(config);
   try {
-    return await command.run(db, values, config);
+    return await command.run(store, values, config);
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -13,7 +13,7 @@ import {
 } from "@llmgw/jobs";
 import { createModelLabeler, createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
-import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
+import { openStore } from "@llmgw/store";
 import { createStaticAuthenticator, type ClientAuthenticator } from "./services/client-auth.js";
 import { createCompletionCache } from "./services/completion-cache.js";
 import { createCompletionService } from "./services/completion-service.js";
@@ -52,10 +52,12 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   const cacheShared = config.cacheRedisUrl === config.redisUrl;
   const cacheRedis = !config.cacheEnabled ? null : cacheShared ? redis : createRedisConnection(config.cacheRedisUrl, "command", "api-cache");
 
-  const database = openDatabase(config.databasePath);
-  const users = createUserRepository(database);
-  const apiKeys = createApiKeyRepository(database);
-  const usage = createUsageRepository(database);
+  // PostgreSQL when DATABASE_URL is set (several API hosts), else the SQLite file (one host).
+  const database = await openStore(config).catch((error: Error) => {
+    const where = config.databaseUrl ? `PostgreSQL at ${maskUrlPassword(config.databaseUrl)}` : `the SQLite file ${config.databasePath}`;
+    throw new Error(`cannot open ${where}: ${error.message}`);
+  });
+  const { users, apiKeys, usage } = database;
 
   const store = createJobStore(redis, { prefix: config.queuePrefix, retentionSeconds: config.jobRetentionSeconds });
   const hub = createJobEventHub(subscriber, store);
@@ -163,8 +165,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     config,
     logger,
     redis,
-    /** Readiness: the SQLite file answers a query. */
-    pingDatabase: async () => database.prepare("SELECT 1").get(),
+    /** Readiness: the database (SQLite file or PostgreSQL) answers a query. */
+    pingDatabase: database.ping,
     users,
     apiKeys,
     usage,
@@ -212,18 +214,18 @@ export async function createApiContext(config: Config, logger: Logger, options: 
       wsHub.close();
       connectionLimiter.close();
       await usageDrain.stop();
-      usageRecorder.flush();
+      await usageRecorder.flush();
       usageRetention.stop();
       await keyRevocation.close();
       await queue.close().catch(() => {});
       await webhookQueue.close().catch(() => {});
       await providers.close();
-      authenticator.close?.();
+      await authenticator.close?.();
       subscriber.disconnect();
       queueConnection.disconnect();
       if (!cacheShared) cacheRedis?.disconnect();
       redis.disconnect();
-      database.close();
+      await database.close();
     },
   };
 }

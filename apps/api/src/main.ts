@@ -6,7 +6,7 @@ import { createApiContext } from "./context.js";
 
 /** How long in-flight answers and SSE streams get after SIGTERM (compose gives the API 30 s before SIGKILL). */
 const SHUTDOWN_GRACE_MS = 25_000;
-/** How long closing Redis and SQLite may take after that before the process gives up. */
+/** How long closing Redis and the database may take after that before the process gives up. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
 /** API process: load config, build context and app, listen, close on SIGTERM. */

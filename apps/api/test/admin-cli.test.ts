@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiKeyRepository, hashApiKey, openDatabase } from "@llmgw/store";
-import { freePort, runAdminCli } from "@llmgw/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createApiKeyRepository, hashApiKey, openDatabase, openPostgresStore } from "@llmgw/store";
+import { createPostgresDatabase, freePort, runAdminCli, uniqueDatabaseName } from "@llmgw/testing";
 
 const cli = resolve("apps/api/dist/admin-cli.js");
 const folder = mkdtempSync(join(tmpdir(), "llmgw-admin-cli-"));
@@ -58,7 +58,7 @@ describe("admin CLI", () => {
 
     // The key the CLI printed is the one the API will accept.
     const db = openDatabase(databasePath);
-    expect(createApiKeyRepository(db).findActiveByHash(hashApiKey(keyRecord.api_key))?.id).toBe(keyRecord.id);
+    expect((await createApiKeyRepository(db).findActiveByHash(hashApiKey(keyRecord.api_key)))?.id).toBe(keyRecord.id);
     db.close();
 
     const users = await admin(["list-users"]);
@@ -85,6 +85,28 @@ describe("admin CLI", () => {
     expect(all.map((record: { id: number; revoked_at: number | null }) => [record.id, typeof record.revoked_at])).toEqual([
       [1, "number"],
     ]);
+  });
+
+  it("writes into PostgreSQL when DATABASE_URL is set, and never touches DATABASE_PATH then", async () => {
+    const databaseUrl = await createPostgresDatabase(inject("postgresUrl"), uniqueDatabaseName("admin_cli"));
+    const unusedPath = join(folder, "unused", "keys.db");
+    const env = { DATABASE_URL: databaseUrl, DATABASE_PATH: unusedPath, REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
+    const user = await admin(["create-user", "--username", "pat", "--email", "pat@example.com"], env);
+    expect([user.code, user.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(user.stdout)).toMatchObject({ id: 1, username: "pat", is_active: true });
+    const duplicate = await admin(["create-user", "--username", "pat", "--email", "other@example.com"], env);
+    expect(duplicate).toEqual({ code: 1, stdout: "", stderr: "error: Username 'pat' already exists.\n" });
+    const key = await admin(["create-key", "--user-id", "1", "--name", "dev"], env);
+    expect(JSON.parse(key.stdout)).toMatchObject({ id: 1, user_id: 1, key_name: "dev", api_key: expect.stringMatching(/^gw-/) });
+    const keys = await admin(["list-keys"], env);
+    expect(JSON.parse(keys.stdout).map((listed: { id: number }) => listed.id)).toEqual([1]);
+    const store = await openPostgresStore(databaseUrl);
+    try {
+      expect((await store.apiKeys.findActiveByHash(hashApiKey(JSON.parse(key.stdout).api_key)))?.id).toBe(1);
+    } finally {
+      await store.close();
+    }
+    expect(existsSync(unusedPath)).toBe(false);
   });
 
   it("prints one line and exits 1 on a bad command line or configuration", async () => {

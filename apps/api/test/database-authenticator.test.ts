@@ -17,20 +17,20 @@ const defaults = { perMinute: 60, perHour: 1000 };
 const opened: Database[] = [];
 const started: DatabaseAuthenticator[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   // Authenticators first: closing one flushes last_used_at into its database.
-  for (const auth of started.splice(0)) auth.close?.();
+  for (const auth of started.splice(0)) await auth.close?.();
   for (const db of opened.splice(0)) if (db.open) db.close();
 });
 
 /** One clock (ms) for the authenticator and, in seconds, for the store; and a record of SQLite lookups and writes. */
-function setup(options: { cacheTtlMs?: number; maxEntries?: number; maxMisses?: number; lastUsedFlushMs?: number } = {}) {
+async function setup(options: { cacheTtlMs?: number; maxEntries?: number; maxMisses?: number; lastUsedFlushMs?: number } = {}) {
   const clock = { ms: 1_800_000_000_000 };
   const db = openDatabase(":memory:");
   opened.push(db);
   const storeNow = () => Math.floor(clock.ms / 1000);
   const keys = createApiKeyRepository(db, { now: storeNow });
-  const user = createUserRepository(db, { now: storeNow }).create({ username: "alice", email: "a@example.com" });
+  const user = await createUserRepository(db, { now: storeNow }).create({ username: "alice", email: "a@example.com" });
   const lookups: string[] = [];
   const stamps: number[][] = [];
   const counted: Pick<ApiKeyRepository, "findActiveByHash" | "markUsed"> = {
@@ -38,9 +38,9 @@ function setup(options: { cacheTtlMs?: number; maxEntries?: number; maxMisses?: 
       lookups.push(hash);
       return keys.findActiveByHash(hash);
     },
-    markUsed(ids) {
+    async markUsed(ids) {
       stamps.push([...ids]);
-      keys.markUsed(ids);
+      await keys.markUsed(ids);
     },
   };
   const auth = createDatabaseAuthenticator({ keys: counted, defaults, now: () => clock.ms, ...options });
@@ -50,9 +50,9 @@ function setup(options: { cacheTtlMs?: number; maxEntries?: number; maxMisses?: 
 
 describe("database authenticator", () => {
   it("turns a key into a principal with its own limits and models, or the defaults", async () => {
-    const { keys, user, auth } = setup();
-    const limited = keys.create({ user_id: user.id, key_name: "limited", rate_limit_per_minute: 5, rate_limit_per_hour: 50, models: ["deepseek-chat"] });
-    const plain = keys.create({ user_id: user.id, key_name: "plain" });
+    const { keys, user, auth } = await setup();
+    const limited = await keys.create({ user_id: user.id, key_name: "limited", rate_limit_per_minute: 5, rate_limit_per_hour: 50, models: ["deepseek-chat"] });
+    const plain = await keys.create({ user_id: user.id, key_name: "plain" });
     // The integer ids become text here, the identity every other part (jobs, Redis, usage) knows.
     expect(await auth.authenticate(limited.api_key)).toEqual({
       keyId: "1",
@@ -73,8 +73,8 @@ describe("database authenticator", () => {
   });
 
   it("answers null for unknown, empty and near-miss keys", async () => {
-    const { keys, user, auth } = setup();
-    const created = keys.create({ user_id: user.id, key_name: "dev" });
+    const { keys, user, auth } = await setup();
+    const created = await keys.create({ user_id: user.id, key_name: "dev" });
     expect(await auth.authenticate("gw-unknownunknownunknownunknown00")).toBeNull();
     expect(await auth.authenticate("")).toBeNull();
     expect(await auth.authenticate(created.api_key.slice(0, -1))).toBeNull();
@@ -82,8 +82,8 @@ describe("database authenticator", () => {
   });
 
   it("reads SQLite once per TTL for a hot key, found or not", async () => {
-    const { keys, user, auth, lookups, clock } = setup({ cacheTtlMs: 5000 });
-    const created = keys.create({ user_id: user.id, key_name: "dev" });
+    const { keys, user, auth, lookups, clock } = await setup({ cacheTtlMs: 5000 });
+    const created = await keys.create({ user_id: user.id, key_name: "dev" });
     for (let i = 0; i < 20; i++) {
       expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
       expect(await auth.authenticate("gw-bad-key-bad-key-bad-key-bad-key")).toBeNull();
@@ -99,8 +99,8 @@ describe("database authenticator", () => {
   });
 
   it("keeps a valid key cached through a spray of 20,000 random keys: misses never evict it", async () => {
-    const { keys, user, auth, lookups } = setup({ cacheTtlMs: 60_000 });
-    const created = keys.create({ user_id: user.id, key_name: "real" });
+    const { keys, user, auth, lookups } = await setup({ cacheTtlMs: 60_000 });
+    const created = await keys.create({ user_id: user.id, key_name: "real" });
     expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
     expect(lookups).toHaveLength(1);
 
@@ -114,7 +114,7 @@ describe("database authenticator", () => {
   });
 
   it("remembers a repeated bad key, in a bounded cache of misses of its own", async () => {
-    const { auth, lookups } = setup({ cacheTtlMs: 60_000, maxMisses: 2 });
+    const { auth, lookups } = await setup({ cacheTtlMs: 60_000, maxMisses: 2 });
     const [x, y, z] = ["x", "y", "z"].map((name) => `gw-miss-${name}-${"0".repeat(24)}`);
     for (const key of [x, x, x, y, y]) expect(await auth.authenticate(key)).toBeNull();
     expect(lookups.map((hash) => [x, y].find((key) => hashApiKey(key) === hash))).toEqual([x, y]);
@@ -124,8 +124,8 @@ describe("database authenticator", () => {
   });
 
   it("stamps last_used_at off the request path: gathered, then written in one transaction per flush", async () => {
-    const { keys, user, auth, stamps, clock } = setup({ cacheTtlMs: 1000 });
-    const [a, b] = ["a", "b"].map((name) => keys.create({ user_id: user.id, key_name: name }));
+    const { keys, user, auth, stamps, clock } = await setup({ cacheTtlMs: 1000 });
+    const [a, b] = await Promise.all(["a", "b"].map((name) => keys.create({ user_id: user.id, key_name: name })));
     for (let i = 0; i < 50; i++) {
       await auth.authenticate(a.api_key);
       await auth.authenticate(b.api_key);
@@ -133,40 +133,40 @@ describe("database authenticator", () => {
     }
     await auth.authenticate("gw-not-a-key-not-a-key-not-a-key-00");
     expect(stamps).toEqual([]);
-    expect(keys.get(a.id)?.last_used_at).toBeNull();
+    expect((await keys.get(a.id))?.last_used_at).toBeNull();
 
-    auth.flushLastUsed();
+    await auth.flushLastUsed();
     expect(stamps).toEqual([[a.id, b.id]]);
-    expect([keys.get(a.id)?.last_used_at, keys.get(b.id)?.last_used_at]).toEqual([Math.floor(clock.ms / 1000), Math.floor(clock.ms / 1000)]);
+    expect([(await keys.get(a.id))?.last_used_at, (await keys.get(b.id))?.last_used_at]).toEqual([Math.floor(clock.ms / 1000), Math.floor(clock.ms / 1000)]);
     // Nothing used since: nothing written.
-    auth.flushLastUsed();
+    await auth.flushLastUsed();
     expect(stamps).toHaveLength(1);
   });
 
   it("flushes last_used_at on its own timer and when closed", async () => {
-    const { keys, user, auth, stamps } = setup({ lastUsedFlushMs: 20 });
-    const created = keys.create({ user_id: user.id, key_name: "timer" });
+    const { keys, user, auth, stamps } = await setup({ lastUsedFlushMs: 20 });
+    const created = await keys.create({ user_id: user.id, key_name: "timer" });
     await auth.authenticate(created.api_key);
     await vi.waitFor(() => expect(stamps).toEqual([[created.id]]));
     await auth.authenticate(created.api_key);
-    auth.close?.();
+    await auth.close?.();
     expect(stamps).toEqual([[created.id], [created.id]]);
   });
 
   it("keeps a key revoked elsewhere for at most the TTL, and drops it at once on revoke()", async () => {
-    const { keys, user, auth, clock } = setup({ cacheTtlMs: 5000 });
-    const first = keys.create({ user_id: user.id, key_name: "first" });
+    const { keys, user, auth, clock } = await setup({ cacheTtlMs: 5000 });
+    const first = await keys.create({ user_id: user.id, key_name: "first" });
     await auth.authenticate(first.api_key);
-    keys.revoke(first.id);
+    await keys.revoke(first.id);
     // Nobody told this instance: the cached lookup holds until the TTL ends.
     clock.ms += 4999;
     expect((await auth.authenticate(first.api_key))?.keyId).toBe(String(first.id));
     clock.ms += 1;
     expect(await auth.authenticate(first.api_key)).toBeNull();
 
-    const second = keys.create({ user_id: user.id, key_name: "second" });
+    const second = await keys.create({ user_id: user.id, key_name: "second" });
     await auth.authenticate(second.api_key);
-    keys.revoke(second.id);
+    await keys.revoke(second.id);
     expect((await auth.authenticate(second.api_key))?.keyId).toBe(String(second.id));
     // Told (with the id as text, as the revocation channel carries it): gone on the next request, however fresh the cache entry.
     auth.revoke(String(second.id));
@@ -175,8 +175,8 @@ describe("database authenticator", () => {
   });
 
   it("never serves a cached key past its own expiry", async () => {
-    const { keys, user, auth, clock } = setup({ cacheTtlMs: 60_000 });
-    const created = keys.create({ user_id: user.id, key_name: "brief", expires_at: clock.ms / 1000 + 2 });
+    const { keys, user, auth, clock } = await setup({ cacheTtlMs: 60_000 });
+    const created = await keys.create({ user_id: user.id, key_name: "brief", expires_at: clock.ms / 1000 + 2 });
     expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
     clock.ms += 1999;
     expect((await auth.authenticate(created.api_key))?.keyId).toBe(String(created.id));
@@ -185,8 +185,8 @@ describe("database authenticator", () => {
   });
 
   it("keeps at most maxEntries lookups, dropping the least recently used", async () => {
-    const { keys, user, auth, lookups } = setup({ maxEntries: 2 });
-    const [a, b, c] = ["a", "b", "c"].map((name) => keys.create({ user_id: user.id, key_name: name }).api_key);
+    const { keys, user, auth, lookups } = await setup({ maxEntries: 2 });
+    const [a, b, c] = (await Promise.all(["a", "b", "c"].map((name) => keys.create({ user_id: user.id, key_name: name })))).map((key) => key.api_key);
     await auth.authenticate(a);
     await auth.authenticate(b);
     await auth.authenticate(a); // a is now more recent than b
@@ -209,13 +209,13 @@ describe("database authenticator", () => {
       models: null,
       expires_at: null,
     };
-    const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: () => row, markUsed: () => {} }, defaults });
+    const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: async () => row, markUsed: async () => {} }, defaults });
     expect(await auth.authenticate("gw-presented-key-presented-key-00")).toBeNull();
   });
 
   it("gives database keys identities that never equal a static API_KEYS key's", async () => {
-    const { keys, user, auth } = setup();
-    const created = keys.create({ user_id: user.id, key_name: "dev" });
+    const { keys, user, auth } = await setup();
+    const created = await keys.create({ user_id: user.id, key_name: "dev" });
     const fromDatabase = await auth.authenticate(created.api_key);
     const fromList = await createStaticAuthenticator([created.api_key], defaults).authenticate(created.api_key);
     // The same secret, even: the rate-limit keys, job owners, cache scopes and usage rows stay apart.
@@ -225,7 +225,7 @@ describe("database authenticator", () => {
   });
 
   it("answers service_unavailable when the database cannot be read", async () => {
-    const { db, auth } = setup();
+    const { db, auth } = await setup();
     db.close();
     const error = await auth.authenticate("gw-anything-anything-anything-00").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(GatewayError);

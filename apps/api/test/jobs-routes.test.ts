@@ -262,7 +262,7 @@ describe("POST /v1/jobs/:id/cancel", () => {
   it("cancels a queued job: removed from the queue, recorded once in usage (499), 409 after", async () => {
     const id = await newJob("cancel me");
     expect(await queuedJob(api, id)).toBeDefined();
-    const before = api.context.usage.stats().requests_by_status["499"] ?? 0;
+    const before = (await api.context.usage.stats()).requests_by_status["499"] ?? 0;
     const cancelled = await api.app.inject({ method: "POST", url: `/v1/jobs/${id}/cancel`, headers: auth(KEY_A) });
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json()).toMatchObject({ id, status: "cancelled", completed_at: expect.any(Number), result: null, error: null });
@@ -278,7 +278,7 @@ describe("POST /v1/jobs/:id/cancel", () => {
       },
     });
     // Written with the next batch of the API's own usage entries.
-    await vi.waitFor(() => expect(api.context.usage.stats().requests_by_status["499"]).toBe(before + 1));
+    await vi.waitFor(async () => expect((await api.context.usage.stats()).requests_by_status["499"]).toBe(before + 1));
   });
 
   it("answers 409 for a job that succeeded", async () => {

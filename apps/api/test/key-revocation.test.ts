@@ -33,8 +33,8 @@ describe("key revocation over pub/sub", () => {
   it("drops a key revoked on one instance from another instance's cache at once", async () => {
     const db = openDatabase(":memory:");
     const keys = createApiKeyRepository(db);
-    const user = createUserRepository(db).create({ username: "alice", email: "a@example.com" });
-    const created = keys.create({ user_id: user.id, key_name: "dev" });
+    const user = await createUserRepository(db).create({ username: "alice", email: "a@example.com" });
+    const created = await keys.create({ user_id: user.id, key_name: "dev" });
     // The channel and the principals carry the key's id as text.
     const keyId = String(created.id);
 
@@ -55,7 +55,7 @@ describe("key revocation over pub/sub", () => {
 
     expect((await authA.authenticate(created.api_key))?.keyId).toBe(keyId);
     expect((await authB.authenticate(created.api_key))?.keyId).toBe(keyId);
-    expect(keys.revoke(created.id)).toBe(true);
+    expect(await keys.revoke(created.id)).toBe(true);
     expect(await busA.announce(keyId)).toBe(true);
     // The announcing instance forgets before the round trip through Redis.
     expect(await authA.authenticate(created.api_key)).toBeNull();

@@ -40,23 +40,23 @@ describe("usage recorder", () => {
     const { usage, recorded, writer } = recorder();
     writer.record(entry("req_a"));
     writer.record(entry("req_b"));
-    expect(usage.stats().requests).toBe(0);
+    expect((await usage.stats()).requests).toBe(0);
     await vi.advanceTimersByTimeAsync(99);
-    expect(usage.stats().requests).toBe(0);
+    expect((await usage.stats()).requests).toBe(0);
     await vi.advanceTimersByTimeAsync(1);
-    expect(usage.stats()).toMatchObject({ requests: 2, cache_hits: 2, tokens: { prompt: 6, completion: 8 } });
+    expect(await usage.stats()).toMatchObject({ requests: 2, cache_hits: 2, tokens: { prompt: 6, completion: 8 } });
     expect(recorded).toEqual(["req_a", "req_b"]);
     writer.record(entry("req_c"));
     await vi.advanceTimersByTimeAsync(100);
-    expect(usage.stats().requests).toBe(3);
+    expect((await usage.stats()).requests).toBe(3);
   });
 
   it("flush writes what is queued at once and leaves nothing for the timer", async () => {
     vi.useFakeTimers();
     const { usage, recorded, writer } = recorder();
     writer.record(entry("req_a"));
-    writer.flush();
-    expect(usage.stats().requests).toBe(1);
+    await writer.flush();
+    expect((await usage.stats()).requests).toBe(1);
     await vi.advanceTimersByTimeAsync(200);
     expect(recorded).toEqual(["req_a"]);
   });

@@ -29,25 +29,25 @@ function usageLog() {
         createdAt: Date.now() - age * DAY_MS,
       })),
     );
-  return { usage, rowsByAge, count: () => usage.stats().requests };
+  return { usage, rowsByAge, count: async () => (await usage.stats()).requests };
 }
 
 describe("usage retention", () => {
   it("deletes the rows older than USAGE_RETENTION_DAYS at start, in batches, and keeps the rest", async () => {
     const { usage, rowsByAge, count } = usageLog();
     // More old rows than one batch deletes.
-    rowsByAge([...Array(12_000).fill(40), 29, 1, 0]);
+    await rowsByAge([...Array(12_000).fill(40), 29, 1, 0]);
     const retention = startUsageRetention({ usage, days: 30, logger: createLogger({ level: "silent" }) });
-    await vi.waitFor(() => expect(count()).toBe(3), { timeout: 5000 });
+    await vi.waitFor(async () => expect(await count()).toBe(3), { timeout: 5000 });
     retention.stop();
   });
 
-  it("keeps everything with 0 days", () => {
+  it("keeps everything with 0 days", async () => {
     const { usage, rowsByAge, count } = usageLog();
-    rowsByAge([4000, 1]);
+    await rowsByAge([4000, 1]);
     // A prune's first batch runs as it starts: with 0 days none may start at all.
     const retention = startUsageRetention({ usage, days: 0, logger: createLogger({ level: "silent" }) });
-    expect(count()).toBe(2);
+    expect(await count()).toBe(2);
     retention.stop();
   });
 });

@@ -64,13 +64,14 @@ export function loadDotEnv(path = ".env"): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
-/** The values of every variable marked secret (keys, tokens) and the Redis URLs' passwords, for the logger to mask. */
+/** The values of every variable marked secret (keys, tokens) and the Redis and database URLs' passwords, for the logger to mask. */
 export function secretValues(config: Config): string[] {
   const declared = (Object.entries(variables) as [keyof Config, VariableSpec<unknown>][])
     .filter(([, spec]) => spec.secret)
     .flatMap(([key]) => config[key] ?? [])
     .filter((value): value is string => typeof value === "string");
-  return [...declared, ...urlPasswords([config.redisUrl, config.cacheRedisUrl])];
+  const urls = [config.redisUrl, config.cacheRedisUrl, config.databaseUrl].filter((url): url is string => url !== undefined);
+  return [...declared, ...urlPasswords(urls)];
 }
 
 /** A URL's password as written (percent-encoded) and as sent; a log line may hold either. */

@@ -43,7 +43,19 @@ export const variables = {
     name: "DATABASE_PATH",
     default: "data/api_keys.db",
     parse: parseString,
-    description: "SQLite file for users, keys and usage (created with its folder on first start)",
+    description: "SQLite file for users, keys and usage (created with its folder on first start); unused when `DATABASE_URL` is set",
+  }),
+  databaseUrl: variable({
+    name: "DATABASE_URL",
+    default: undefined,
+    parse: parseUrl(["postgres:", "postgresql:"]),
+    description: "`postgres://user:password@host:5432/db`: users, keys and usage in PostgreSQL instead of SQLite (needed to run the API on several hosts); its password is never logged",
+  }),
+  databasePoolSize: variable({
+    name: "DATABASE_POOL_SIZE",
+    default: "10",
+    parse: parseInteger(1, 1000),
+    description: "PostgreSQL connections per API process (with `DATABASE_URL`)",
   }),
   adminToken: variable({
     name: "ADMIN_TOKEN",
@@ -56,7 +68,7 @@ export const variables = {
     name: "USE_DATABASE_AUTH",
     default: "true",
     parse: parseBoolean,
-    description: "client keys from SQLite; `false` = the static, deprecated `API_KEYS` list",
+    description: "client keys from the database; `false` = the static, deprecated `API_KEYS` list",
   }),
   apiKeys: variable({
     name: "API_KEYS",

@@ -125,4 +125,16 @@ describe("secretValues", () => {
     expect(maskUrlPassword(config.redisUrl)).toBe("redis://default:***@redis:6379/0");
     expect(maskUrlPassword("redis://127.0.0.1:6379")).toBe("redis://127.0.0.1:6379");
   });
+
+  it("lists DATABASE_URL's password and refuses a URL that is not postgres://", () => {
+    const config = loadConfig({ DATABASE_URL: "postgres://gateway:pg%2Fsecret@db:5432/gateway" });
+    expect(config.databaseUrl).toBe("postgres://gateway:pg%2Fsecret@db:5432/gateway");
+    expect(config.databasePoolSize).toBe(10);
+    expect(secretValues(config).sort()).toEqual(["pg%2Fsecret", "pg/secret"]);
+    expect(maskUrlPassword(config.databaseUrl!)).toBe("postgres://gateway:***@db:5432/gateway");
+    expect(() => loadConfig({ DATABASE_URL: "mysql://db/gateway" })).toThrow(
+      "configuration error: DATABASE_URL must start with postgres: or postgresql://",
+    );
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: "0" })).toThrow(/^configuration error: DATABASE_POOL_SIZE /);
+  });
 });

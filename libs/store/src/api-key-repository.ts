@@ -53,30 +53,60 @@ export interface ActiveApiKey {
 
 export interface ApiKeyRepository {
   /** Throws GatewayError `invalid_request` for bad fields or a `user_id` that does not exist. */
-  create(input: NewApiKey): CreatedApiKey;
+  create(input: NewApiKey): Promise<CreatedApiKey>;
   /** The key with this hash if it is usable now: not revoked, not expired, its user active. */
-  findActiveByHash(hash: string): ActiveApiKey | null;
+  findActiveByHash(hash: string): Promise<ActiveApiKey | null>;
   /** Keys oldest first; revoked ones only with `includeRevoked`. */
-  list(filter?: { userId?: number; includeRevoked?: boolean }): ApiKeyRecord[];
-  get(id: number): ApiKeyRecord | null;
+  list(filter?: { userId?: number; includeRevoked?: boolean }): Promise<ApiKeyRecord[]>;
+  get(id: number): Promise<ApiKeyRecord | null>;
   /** Revokes a key; false when there is no such key or it was already revoked. */
-  revoke(id: number): boolean;
+  revoke(id: number): Promise<boolean>;
   /** Stamps `last_used_at` of these keys with the current time, in one transaction. */
-  markUsed(ids: readonly number[]): void;
+  markUsed(ids: readonly number[]): Promise<void>;
 }
 
-interface ApiKeyRow extends Omit<ApiKeyRecord, "models"> {
+/** A key as stored: models as JSON text, the hash, never the key. */
+export interface ApiKeyRow extends Omit<ApiKeyRecord, "models"> {
   key_hash: string;
   models: string | null;
 }
 
+/** A new key's row from admin input (checked here, for both databases) and the key itself, shown once. */
+export function newApiKeyRow(input: NewApiKey, createdAt: number): { row: Omit<ApiKeyRow, "id">; models: string[] | null; key: string } {
+  const models = optionalModels(input.models, "models");
+  const secret = generateApiKey();
+  const row: Omit<ApiKeyRow, "id"> = {
+    user_id: requireId(input.user_id, "user_id"),
+    key_name: requireText(input.key_name, "key_name"),
+    key_prefix: secret.prefix,
+    key_hash: secret.hash,
+    rate_limit_per_minute: optionalLimit(input.rate_limit_per_minute, "rate_limit_per_minute"),
+    rate_limit_per_hour: optionalLimit(input.rate_limit_per_hour, "rate_limit_per_hour"),
+    models: models === null ? null : JSON.stringify(models),
+    expires_at: optionalExpiry(input.expires_at, "expires_at", createdAt),
+    created_at: createdAt,
+    last_used_at: null,
+    revoked_at: null,
+  };
+  return { row, models, key: secret.key };
+}
+
+/** The creation's answer: the record without the hash, plus the key. */
+export function createdApiKey(id: number, created: ReturnType<typeof newApiKeyRow>): CreatedApiKey {
+  const { key_hash: _hash, ...record } = created.row;
+  return { id, ...record, models: created.models, api_key: created.key };
+}
+
+/** The answer to a `user_id` with no user, in both databases. */
+export const unknownUser = (userId: number) => new GatewayError("invalid_request", { message: `No user with id ${userId}.`, param: "user_id" });
+
 // Listing columns name every field but key_hash, so a hash cannot leak through a list by accident.
-const publicColumns =
+export const publicColumns =
   "id, user_id, key_name, key_prefix, rate_limit_per_minute, rate_limit_per_hour, models, expires_at, created_at, last_used_at, revoked_at";
 
-const parseModels = (models: string | null): string[] | null => (models === null ? null : (JSON.parse(models) as string[]));
+export const parseModels = (models: string | null): string[] | null => (models === null ? null : (JSON.parse(models) as string[]));
 
-/** API keys, stored as SHA-256 hashes (see hashApiKey for why a fast hash). */
+/** API keys in SQLite, stored as SHA-256 hashes (see hashApiKey for why a fast hash). */
 export function createApiKeyRepository(db: Database, options: { now?: Clock } = {}): ApiKeyRepository {
   const now = options.now ?? systemClock;
   const insert = db.prepare<[Omit<ApiKeyRow, "id">]>(
@@ -101,54 +131,39 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
   const touch = db.prepare<[number, number]>("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
 
   const toRecord = (row: PublicRow): ApiKeyRecord => ({ ...row, models: parseModels(row.models) });
+  const markUsedInOneTransaction = db.transaction((ids: readonly number[]) => {
+    const at = now();
+    for (const id of ids) touch.run(at, id);
+  });
 
   return {
-    create(input) {
-      const createdAt = now();
-      const models = optionalModels(input.models, "models");
-      const secret = generateApiKey();
-      const row: Omit<ApiKeyRow, "id"> = {
-        user_id: requireId(input.user_id, "user_id"),
-        key_name: requireText(input.key_name, "key_name"),
-        key_prefix: secret.prefix,
-        key_hash: secret.hash,
-        rate_limit_per_minute: optionalLimit(input.rate_limit_per_minute, "rate_limit_per_minute"),
-        rate_limit_per_hour: optionalLimit(input.rate_limit_per_hour, "rate_limit_per_hour"),
-        models: models === null ? null : JSON.stringify(models),
-        expires_at: optionalExpiry(input.expires_at, "expires_at", createdAt),
-        created_at: createdAt,
-        last_used_at: null,
-        revoked_at: null,
-      };
+    async create(input) {
+      const created = newApiKeyRow(input, now());
       let id: number;
       try {
-        id = Number(insert.run(row).lastInsertRowid);
+        id = Number(insert.run(created.row).lastInsertRowid);
       } catch (error) {
-        if (error instanceof BetterSqlite3.SqliteError && error.code === "SQLITE_CONSTRAINT_FOREIGNKEY") {
-          throw new GatewayError("invalid_request", { message: `No user with id ${row.user_id}.`, param: "user_id" });
-        }
+        if (error instanceof BetterSqlite3.SqliteError && error.code === "SQLITE_CONSTRAINT_FOREIGNKEY") throw unknownUser(created.row.user_id);
         throw error;
       }
-      const { key_hash: _hash, ...record } = row;
-      return { id, ...record, models, api_key: secret.key };
+      return createdApiKey(id, created);
     },
-    findActiveByHash(hash) {
+    async findActiveByHash(hash) {
       const row = selectActive.get(hash, now());
       return row ? { ...row, models: parseModels(row.models) } : null;
     },
-    list(filter = {}) {
+    async list(filter = {}) {
       return selectList
         .all({ user_id: filter.userId ?? null, include_revoked: filter.includeRevoked ? 1 : 0 })
         .map(toRecord);
     },
-    get(id) {
+    async get(id) {
       const row = selectOne.get(id);
       return row ? toRecord(row) : null;
     },
-    revoke: (id) => revokeOne.run(now(), id).changes === 1,
-    markUsed: db.transaction((ids: readonly number[]) => {
-      const at = now();
-      for (const id of ids) touch.run(at, id);
-    }),
+    revoke: async (id) => revokeOne.run(now(), id).changes === 1,
+    async markUsed(ids) {
+      markUsedInOneTransaction(ids);
+    },
   };
 }

@@ -1,5 +1,10 @@
 export { openDatabase, schemaVersion, type Database } from "./open-database.js";
-export { migrations } from "./migrations.js";
+export { migrations, postgresMigrations } from "./migrations.js";
+export { openStore, openSqliteStore, openPostgresStore, type Store, type StoreOptions } from "./store.js";
+export { createPgPool, migratePostgres, type PgPool } from "./postgres/pg-database.js";
+export { createPgUserRepository } from "./postgres/pg-user-repository.js";
+export { createPgApiKeyRepository } from "./postgres/pg-api-key-repository.js";
+export { createPgUsageRepository } from "./postgres/pg-usage-repository.js";
 export { generateApiKey, hashApiKey, API_KEY_PREFIX } from "./api-key-secret.js";
 export { systemClock, type Clock } from "./clock.js";
 export { createUserRepository, type UserRepository, type UserRecord, type NewUser } from "./user-repository.js";

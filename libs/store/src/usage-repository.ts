@@ -54,15 +54,16 @@ export interface UsageStats {
 
 export interface UsageRepository {
   /** Appends one entry; false when an entry with the same `jobId` already exists. */
-  record(entry: UsageEntry): boolean;
-  /** Appends several in one transaction (one disk sync); returns those newly recorded. */
-  recordAll<E extends UsageEntry>(entries: E[]): E[];
+  record(entry: UsageEntry): Promise<boolean>;
+  /** Appends several in one transaction (one statement on PostgreSQL); returns those newly recorded. */
+  recordAll<E extends UsageEntry>(entries: E[]): Promise<E[]>;
   /** Deletes up to `limit` of the oldest rows created before `cutoff` (unix seconds); returns how many. */
-  pruneBefore(cutoff: number, limit: number): number;
-  stats(): UsageStats;
+  pruneBefore(cutoff: number, limit: number): Promise<number>;
+  stats(): Promise<UsageStats>;
 }
 
-interface UsageRow {
+/** A usage row as both databases store it (cache_hit 0/1 here; PostgreSQL stores a boolean). */
+export interface UsageRow {
   created_at: number;
   key_id: string;
   user_id: string | null;
@@ -80,7 +81,26 @@ interface UsageRow {
 
 const wholeOrZero = (value: number | undefined) => (Number.isFinite(value) ? Math.max(0, Math.round(value as number)) : 0);
 
-/** The usage log: one row per finished request, and the aggregates the admin API shows. */
+/** The row of an entry: times in seconds (`createdAt` is unix ms; absent = now), counts whole and not negative. */
+export function toUsageRow(entry: UsageEntry, now: Clock): UsageRow {
+  return {
+    created_at: entry.createdAt === undefined ? now() : Math.floor(entry.createdAt / 1000),
+    key_id: entry.keyId,
+    user_id: entry.userId,
+    model: entry.model,
+    provider: entry.provider,
+    prompt_tokens: wholeOrZero(entry.promptTokens),
+    completion_tokens: wholeOrZero(entry.completionTokens),
+    latency_ms: wholeOrZero(entry.latencyMs),
+    status: entry.status,
+    cache_hit: entry.cacheHit ? 1 : 0,
+    job_id: entry.jobId ?? null,
+    request_id: entry.requestId,
+    kind: entry.kind,
+  };
+}
+
+/** The usage log in SQLite: one row per finished request, and the aggregates the admin API shows. */
 export function createUsageRepository(db: Database, options: { now?: Clock; perKeyLimit?: number } = {}): UsageRepository {
   const now = options.now ?? systemClock;
   const perKeyLimit = options.perKeyLimit ?? 100;
@@ -119,32 +139,14 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
      GROUP BY u.key_id ORDER BY requests DESC, u.key_id LIMIT ?`,
   );
 
-  function record(entry: UsageEntry): boolean {
-    const row: UsageRow = {
-      created_at: entry.createdAt === undefined ? now() : Math.floor(entry.createdAt / 1000),
-      key_id: entry.keyId,
-      user_id: entry.userId,
-      model: entry.model,
-      provider: entry.provider,
-      prompt_tokens: wholeOrZero(entry.promptTokens),
-      completion_tokens: wholeOrZero(entry.completionTokens),
-      latency_ms: wholeOrZero(entry.latencyMs),
-      status: entry.status,
-      cache_hit: entry.cacheHit ? 1 : 0,
-      job_id: entry.jobId ?? null,
-      request_id: entry.requestId,
-      kind: entry.kind,
-    };
-    return insert.run(row).changes === 1;
-  }
+  const record = (entry: UsageEntry): boolean => insert.run(toUsageRow(entry, now)).changes === 1;
   const recordInOneTransaction = db.transaction((entries: UsageEntry[]) => entries.filter(record));
-  const recordAll = <E extends UsageEntry>(entries: E[]) => recordInOneTransaction(entries) as E[];
 
   return {
-    record,
-    recordAll,
-    pruneBefore: (cutoff, limit) => pruneBatch.run(cutoff, limit).changes,
-    stats() {
+    record: async (entry) => record(entry),
+    recordAll: async <E extends UsageEntry>(entries: E[]) => recordInOneTransaction(entries) as E[],
+    pruneBefore: async (cutoff, limit) => pruneBatch.run(cutoff, limit).changes,
+    async stats() {
       // One read transaction, so the figures agree with each other while usage keeps arriving.
       return db.transaction((): UsageStats => {
         const total = totals.get()!;

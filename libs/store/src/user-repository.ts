@@ -21,11 +21,20 @@ export interface NewUser {
 
 export interface UserRepository {
   /** Throws GatewayError `already_exists` (409) for a username that is taken, `invalid_request` for a blank field. */
-  create(input: NewUser): UserRecord;
+  create(input: NewUser): Promise<UserRecord>;
   /** Every user, oldest first. */
-  list(): UserRecord[];
-  get(id: number): UserRecord | null;
+  list(): Promise<UserRecord[]>;
+  get(id: number): Promise<UserRecord | null>;
 }
+
+/** A new user's row from admin input (checked here, for both databases). */
+export function newUserRow({ username, email }: NewUser, createdAt: number) {
+  return { username: requireText(username, "username"), email: requireText(email, "email"), created_at: createdAt };
+}
+
+/** The answer to a taken username, in both databases. */
+export const usernameTaken = (username: string) =>
+  new GatewayError("already_exists", { message: `Username '${username}' already exists.`, param: "username" });
 
 interface UserRow {
   id: number;
@@ -37,7 +46,7 @@ interface UserRow {
 
 const toRecord = (row: UserRow): UserRecord => ({ ...row, is_active: row.is_active === 1 });
 
-/** Users of the gateway: the owners of API keys. */
+/** Users of the gateway (the owners of API keys), in SQLite. */
 export function createUserRepository(db: Database, options: { now?: Clock } = {}): UserRepository {
   const now = options.now ?? systemClock;
   const insert = db.prepare<[Omit<UserRow, "id">]>(
@@ -47,26 +56,19 @@ export function createUserRepository(db: Database, options: { now?: Clock } = {}
   const selectOne = db.prepare<[number], UserRow>("SELECT * FROM users WHERE id = ?");
 
   return {
-    create({ username, email }) {
-      const row: Omit<UserRow, "id"> = {
-        username: requireText(username, "username"),
-        email: requireText(email, "email"),
-        created_at: now(),
-        is_active: 1,
-      };
+    async create(input) {
+      const row: Omit<UserRow, "id"> = { ...newUserRow(input, now()), is_active: 1 };
       let id: number;
       try {
         id = Number(insert.run(row).lastInsertRowid);
       } catch (error) {
-        if (isUniqueViolation(error, "users", "username")) {
-          throw new GatewayError("already_exists", { message: `Username '${row.username}' already exists.`, param: "username" });
-        }
+        if (isUniqueViolation(error, "users", "username")) throw usernameTaken(row.username);
         throw error;
       }
       return toRecord({ id, ...row });
     },
-    list: () => selectAll.all().map(toRecord),
-    get(id) {
+    list: async () => selectAll.all().map(toRecord),
+    async get(id) {
       const row = selectOne.get(id);
       return row ? toRecord(row) : null;
     },

@@ -73,26 +73,26 @@ function fillVersion1(db: BetterSqlite3.Database) {
 }
 
 describe("migration to integer ids", () => {
-  it("renumbers users and keys in creation order and keeps every key, hash, field and usage row", () => {
+  it("renumbers users and keys in creation order and keeps every key, hash, field and usage row", async () => {
     const db = open(oldDatabase(fillVersion1));
     expect(db.pragma("user_version", { simple: true })).toBe(migrations.length);
     const users = createUserRepository(db, { now });
     const keys = createApiKeyRepository(db, { now });
     const usage = createUsageRepository(db, { now });
 
-    expect(users.list()).toEqual([
+    expect(await users.list()).toEqual([
       { id: 1, username: "alice", email: "alice@example.com", created_at: 1_700_000_100, is_active: true },
       { id: 2, username: "carol", email: "carol@example.com", created_at: 1_700_000_100, is_active: false },
       { id: 3, username: "bob", email: "bob@example.com", created_at: 1_700_000_200, is_active: true },
     ]);
-    const listed = keys.list({ includeRevoked: true });
+    const listed = await keys.list({ includeRevoked: true });
     expect(listed.map((key) => [key.id, key.user_id, key.key_name])).toEqual([
       [1, 1, "old"],
       [2, 1, "ci"],
       [3, 3, "bob's"],
       [4, 2, "carol's"],
     ]);
-    expect(keys.get(2)).toEqual({
+    expect(await keys.get(2)).toEqual({
       id: 2,
       user_id: 1,
       key_name: "ci",
@@ -105,13 +105,13 @@ describe("migration to integer ids", () => {
       last_used_at: 1_700_000_900,
       revoked_at: null,
     });
-    expect(keys.get(1)?.revoked_at).toBe(1_700_000_800);
+    expect((await keys.get(1))?.revoked_at).toBe(1_700_000_800);
 
     // Every key still authenticates as before: usable ones are found by their hash, the others are not.
-    const found = (key: string) => keys.findActiveByHash(hashApiKey(key))?.id ?? null;
-    expect([found(secrets.alice.key), found(secrets.bob.key), found(secrets.aliceOld.key), found(secrets.carol.key)]).toEqual([2, 3, null, null]);
+    const found = async (key: string) => (await keys.findActiveByHash(hashApiKey(key)))?.id ?? null;
+    expect([await found(secrets.alice.key), await found(secrets.bob.key), await found(secrets.aliceOld.key), await found(secrets.carol.key)]).toEqual([2, 3, null, null]);
     db.prepare("UPDATE users SET is_active = 1 WHERE id = 2").run();
-    expect(found(secrets.carol.key)).toBe(4);
+    expect(await found(secrets.carol.key)).toBe(4);
 
     // Usage follows its key and user, as the text identity the rest of the system uses; static keys are untouched.
     expect(db.prepare("SELECT key_id, user_id, job_id FROM usage_log ORDER BY id").all()).toEqual([
@@ -121,37 +121,37 @@ describe("migration to integer ids", () => {
       { key_id: "3", user_id: "3", job_id: "job_b1" },
       { key_id: "static-1", user_id: null, job_id: null },
     ]);
-    expect(usage.stats().per_key).toEqual([
+    expect((await usage.stats()).per_key).toEqual([
       { key_id: 2, key_name: "ci", user_id: 1, requests: 2, prompt_tokens: 11, completion_tokens: 6 },
       { key_id: 1, key_name: "old", user_id: 1, requests: 1, prompt_tokens: 2, completion_tokens: 2 },
       { key_id: 3, key_name: "bob's", user_id: 3, requests: 1, prompt_tokens: 3, completion_tokens: 4 },
       { key_id: "static-1", key_name: null, user_id: null, requests: 1, prompt_tokens: 7, completion_tokens: 7 },
     ]);
     // A job already recorded is still recognised as recorded.
-    expect(usage.record({ keyId: "2", userId: "1", model: "m", provider: "p", status: 200, jobId: "job_a1", requestId: "r", kind: "job" })).toBe(false);
+    expect(await usage.record({ keyId: "2", userId: "1", model: "m", provider: "p", status: 200, jobId: "job_a1", requestId: "r", kind: "job" })).toBe(false);
 
     expect(db.pragma("foreign_key_check")).toEqual([]);
     expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
     // New rows carry on after the migrated ones, and the foreign key still guards the owner.
-    const dave = users.create({ username: "dave", email: "dave@example.com" });
+    const dave = await users.create({ username: "dave", email: "dave@example.com" });
     expect(dave.id).toBe(4);
-    expect(keys.create({ user_id: dave.id, key_name: "new" }).id).toBe(5);
-    expect(() => keys.create({ user_id: 99, key_name: "orphan" })).toThrow("No user with id 99.");
+    expect((await keys.create({ user_id: dave.id, key_name: "new" })).id).toBe(5);
+    await expect(keys.create({ user_id: 99, key_name: "orphan" })).rejects.toThrow("No user with id 99.");
   });
 
-  it("migrates once: reopening changes nothing", () => {
+  it("migrates once: reopening changes nothing", async () => {
     const path = oldDatabase(fillVersion1);
     const first = open(path);
-    const snapshot = (db: Database) => [
-      createUserRepository(db).list(),
-      createApiKeyRepository(db).list({ includeRevoked: true }),
+    const snapshot = async (db: Database) => [
+      await createUserRepository(db).list(),
+      await createApiKeyRepository(db).list({ includeRevoked: true }),
       db.prepare("SELECT * FROM usage_log ORDER BY id").all(),
     ];
-    const before = snapshot(first);
+    const before = await snapshot(first);
     first.close();
     const again = open(path);
     expect(again.pragma("user_version", { simple: true })).toBe(migrations.length);
-    expect(snapshot(again)).toEqual(before);
+    expect(await snapshot(again)).toEqual(before);
   });
 
   it("leaves the file at version 1, untouched, when a row cannot be carried over", () => {

@@ -40,11 +40,14 @@ export function runAdminCli(args: string[], options: { cwd: string; env: Record<
   });
 }
 
-/** Runs a built app (`apps/<app>/dist/main.js`) as a child process with exactly `env` (plus PATH). */
-export function spawnApp(app: "api" | "worker", env: Record<string, string>, name: string = app): GatewayProcess {
+/**
+ * Runs a built app (`apps/<app>/dist/main.js`) as a child process with exactly `env` (plus PATH), in
+ * `options.cwd` (default: the repository), as if on a host of its own.
+ */
+export function spawnApp(app: "api" | "worker", env: Record<string, string>, name: string = app, options: { cwd?: string } = {}): GatewayProcess {
   const child = spawn(process.execPath, [`${repoRoot}apps/${app}/dist/main.js`], {
     env: { PATH: process.env.PATH ?? "", ...env },
-    cwd: repoRoot,
+    cwd: options.cwd ?? repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];

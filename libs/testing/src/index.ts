@@ -4,3 +4,4 @@ export { loremWords, MOCK_CITATIONS, MOCK_FINGERPRINT, MOCK_REFUSAL, MOCK_TOOL_A
 export { parseDirectives, type MockDirectives, type MockErrorBody, type MockFlavorName } from "./mock-directives.js";
 export { exampleFromSchema } from "./mock-json-schema.js";
 export { runAdminCli, spawnApp, startGateway, type CommandOutcome, type GatewayProcess, type GatewayStack } from "./gateway-processes.js";
+export { startPostgresServer, createPostgresDatabase, uniqueDatabaseName, type PostgresServerHandle } from "./postgres-server.js";

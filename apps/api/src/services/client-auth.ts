@@ -19,7 +19,7 @@ export interface Principal {
 /** Turns a presented client key into a Principal, or null when it is not valid. */
 export interface ClientAuthenticator {
   authenticate(apiKey: string): Promise<Principal | null>;
-  close?(): void;
+  close?(): void | Promise<void>;
 }
 
 /** A database key's identity: its integer id in decimal ("1"), digits only. */

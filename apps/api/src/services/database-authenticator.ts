@@ -23,7 +23,7 @@ export interface DatabaseAuthenticator extends ClientAuthenticator {
   /** Forgets a key at once (a revocation here or announced by another instance). */
   revoke(keyId: string): void;
   /** Stamps `last_used_at` of the keys used since the last flush now (the timer does it every `lastUsedFlushMs`). */
-  flushLastUsed(): void;
+  flushLastUsed(): Promise<void>;
 }
 
 interface KeyEntry {
@@ -37,7 +37,7 @@ interface KeyEntry {
 }
 
 /**
- * Client keys from SQLite, cached in-process for `cacheTtlMs` so a hot key costs one SQLite read per
+ * Client keys from the database, cached in-process for `cacheTtlMs` so a hot key costs one database read per
  * TTL rather than per request. Valid keys and misses live in two caches: a spray of random keys churns
  * only the small cache of misses and never evicts a valid key (which would turn every real request
  * into a read). A miss is cached too, so one client hammering with the same bad key costs one read
@@ -79,10 +79,10 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
     while (misses.size > maxMisses) misses.delete(misses.keys().next().value as string);
   }
 
-  function lookUp(hash: string, at: number): KeyEntry | null {
+  async function lookUp(hash: string, at: number): Promise<KeyEntry | null> {
     let row: ActiveApiKey | null;
     try {
-      row = keys.findActiveByHash(hash);
+      row = await keys.findActiveByHash(hash);
     } catch (error) {
       throw new GatewayError("service_unavailable", { cause: error });
     }
@@ -97,17 +97,17 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
     };
   }
 
-  function flushLastUsed(): void {
+  async function flushLastUsed(): Promise<void> {
     if (usedSinceFlush.size === 0) return;
     const ids = [...usedSinceFlush];
     usedSinceFlush.clear();
     try {
-      keys.markUsed(ids);
+      await keys.markUsed(ids);
     } catch {
       // Best effort: a busy database costs a stamp, never a request.
     }
   }
-  const flushTimer = setInterval(flushLastUsed, options.lastUsedFlushMs ?? 5000);
+  const flushTimer = setInterval(() => void flushLastUsed(), options.lastUsedFlushMs ?? 5000);
   flushTimer.unref();
 
   function served(entry: KeyEntry): Principal {
@@ -127,7 +127,7 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
       }
       const missUntil = misses.get(hash);
       if (missUntil !== undefined && at < missUntil) return null;
-      const entry = lookUp(hash, at);
+      const entry = await lookUp(hash, at);
       if (!entry) {
         forget(hash);
         rememberMiss(hash, at + ttl);
@@ -142,12 +142,12 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
       if (hash !== undefined) forget(hash);
     },
     flushLastUsed,
-    close() {
+    async close() {
       clearInterval(flushTimer);
-      flushLastUsed();
       valid.clear();
       hashByKeyId.clear();
       misses.clear();
+      await flushLastUsed();
     },
   };
 }

@@ -10,10 +10,14 @@ function isRedisOutage(error: Error): boolean {
   );
 }
 
-/** SQLite errors that mean "the database cannot serve now" (locked past the busy timeout, I/O, disk full): 503. */
+/**
+ * Database errors that mean "the database cannot serve now": SQLite locked past the busy timeout, I/O, disk
+ * full; PostgreSQL connection loss, too many connections, shutdown, a deadlock or serialization failure
+ * (the store already answers 503 for a server it cannot reach): 503.
+ */
 function isDatabaseOutage(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY)/.test(code);
+  return typeof code === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY)|^(08[0-9A-Z]{3}|53[0-9A-Z]{3}|57P0[1-3]|40001|40P01)$/.test(code);
 }
 
 /** A JSON-pointer-ish ajv path (`/messages/0/role`) as OpenAI's `param` (`messages[0].role`). */

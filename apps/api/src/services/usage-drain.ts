@@ -9,14 +9,14 @@ const CLAIM_IDLE_MS = 60_000;
 const BATCH = 500;
 /**
  * How long usage entries gather between writes (here after a batch; in usage-recorder.ts for the
- * API's own): under load one SQLite transaction then carries dozens of entries instead of a few
+ * API's own): under load one transaction (SQLite) or one multi-row INSERT (PostgreSQL) then carries dozens of entries instead of a few
  * (each one writes pages of the table and its five indexes). The drain still records the first
  * entry after a quiet spell at once.
  */
 export const USAGE_GATHER_MS = 100;
 
 /**
- * Moves the workers' usage entries from the Redis stream into SQLite. Every API instance
+ * Moves the workers' usage entries from the Redis stream into the database. Every API instance
  * reads in one consumer group, so each entry is taken by one of them; an entry is acknowledged
  * only after it is written, and the usage log ignores a job id it already has, so a crash between
  * the two records nothing twice. Entries left by a dead instance are claimed after a minute.
@@ -49,7 +49,7 @@ export function startUsageDrain(options: {
       const text = fields[fields.indexOf("entry") + 1];
       return text ? [JSON.parse(text) as UsageEntry] : [];
     });
-    for (const entry of usage.recordAll(parsed)) options.onRecorded?.(entry);
+    for (const entry of await usage.recordAll(parsed)) options.onRecorded?.(entry);
     await redis.xack(keys.usage, GROUP, ...entries.map(([id]) => id));
   };
 

@@ -1,13 +1,13 @@
 import type { Logger } from "@llmgw/logger";
 import type { UsageRepository } from "@llmgw/store";
 
-/** Rows deleted per statement: a prune never holds SQLite's write lock, or the event loop, for long. */
+/** Rows deleted per statement: a prune never holds the database's write lock, or the event loop, for long. */
 const BATCH = 5000;
 const EVERY_MS = 3_600_000;
 
 /**
  * Keeps the usage log to `USAGE_RETENTION_DAYS` (0: forever): prunes at start and every hour, a
- * batch at a time with the event loop free in between. API instances sharing the file may all
+ * batch at a time with the event loop free in between. API instances sharing the database may all
  * prune; deleting what is already gone costs nothing.
  */
 export function startUsageRetention(options: { usage: UsageRepository; days: number; logger: Logger }) {
@@ -20,7 +20,7 @@ export function startUsageRetention(options: { usage: UsageRepository; days: num
     let deleted = 0;
     try {
       for (let batch = BATCH; batch === BATCH && !stopped; ) {
-        batch = usage.pruneBefore(cutoff, BATCH);
+        batch = await usage.pruneBefore(cutoff, BATCH);
         deleted += batch;
         await new Promise((resolve) => setImmediate(resolve));
       }

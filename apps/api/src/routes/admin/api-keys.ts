@@ -65,7 +65,7 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
       },
     },
     async (request, reply) => {
-      const created = context.apiKeys.create(request.body);
+      const created = await context.apiKeys.create(request.body);
       // The answer holds a secret: no proxy or browser may keep a copy.
       return reply.code(201).header("cache-control", "no-store").send(asApiKey(created));
     },
@@ -84,7 +84,7 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
     },
     async (request) => {
       const { user_id: userId, include_revoked: includeRevoked } = request.query;
-      const keys = context.apiKeys.list({ userId, includeRevoked: includeRevoked === "true" });
+      const keys = await context.apiKeys.list({ userId, includeRevoked: includeRevoked === "true" });
       return { object: "list", data: keys.map(asApiKey) };
     },
   );
@@ -102,7 +102,7 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
     },
     async (request) => {
       const { id } = request.params;
-      if (!context.apiKeys.revoke(id)) throw new GatewayError("not_found", { message: `No API key with id ${id}.` });
+      if (!(await context.apiKeys.revoke(id))) throw new GatewayError("not_found", { message: `No API key with id ${id}.` });
       // The database says revoked from now on; the announcement also empties every instance's lookup cache.
       if (!(await context.keyRevocation.announce(databaseKeyId(id)))) {
         request.log.warn({ keyId: id }, "revocation not broadcast (Redis unreachable): other instances drop the key within 5 s");

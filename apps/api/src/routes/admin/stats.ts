@@ -54,8 +54,8 @@ export async function adminStatsRoutes(app: FastifyInstance, context: ApiContext
     async () => {
       const queue = await readQueueDepths(context.queue);
       // This instance's own entries still gathering (cache hits) are written first, so they count.
-      context.flushUsage();
-      return { ...context.usage.stats(), queue };
+      await context.flushUsage();
+      return { ...(await context.usage.stats()), queue };
     },
   );
 }

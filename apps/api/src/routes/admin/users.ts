@@ -28,12 +28,12 @@ export async function adminUserRoutes(app: FastifyInstance, context: ApiContext)
         response: { 201: userSchema, 408: bodyErrors[408], 409: errorBodySchema, ...adminErrors },
       },
     },
-    async (request, reply) => reply.code(201).send(asUser(context.users.create(request.body))),
+    async (request, reply) => reply.code(201).send(asUser(await context.users.create(request.body))),
   );
 
   app.get(
     "/users",
     { schema: { ...adminDocs, summary: "List users", response: { 200: listOf(userSchema), ...adminErrors } } },
-    async () => ({ object: "list", data: context.users.list().map(asUser) }),
+    async () => ({ object: "list", data: (await context.users.list()).map(asUser) }),
   );
 }

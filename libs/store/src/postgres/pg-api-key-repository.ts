@@ -1,0 +1,73 @@
+import { systemClock, type Clock } from "../clock.js";
+import {
+  createdApiKey,
+  newApiKeyRow,
+  parseModels,
+  publicColumns,
+  unknownUser,
+  type ActiveApiKey,
+  type ApiKeyRecord,
+  type ApiKeyRepository,
+} from "../api-key-repository.js";
+import { pgQuery, violates, type PgPool } from "./pg-database.js";
+
+type PublicRow = Omit<ApiKeyRecord, "models"> & { models: string | null };
+const toRecord = (row: PublicRow): ApiKeyRecord => ({ ...row, models: parseModels(row.models) });
+
+/** API keys in PostgreSQL, stored as SHA-256 hashes; the same answers as the SQLite repository. */
+export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } = {}): ApiKeyRepository {
+  const now = options.now ?? systemClock;
+  return {
+    async create(input) {
+      const created = newApiKeyRow(input, now());
+      const row = created.row;
+      try {
+        const { rows } = await pgQuery<{ id: number }>(
+          pool,
+          `INSERT INTO api_keys (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
+             models, expires_at, created_at, last_used_at, revoked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+          [
+            row.user_id, row.key_name, row.key_prefix, row.key_hash, row.rate_limit_per_minute, row.rate_limit_per_hour,
+            row.models, row.expires_at, row.created_at, row.last_used_at, row.revoked_at,
+          ],
+        );
+        return createdApiKey(rows[0].id, created);
+      } catch (error) {
+        if (violates(error, "23503", "api_keys_user_id_fkey")) throw unknownUser(row.user_id);
+        throw error;
+      }
+    },
+    async findActiveByHash(hash) {
+      const { rows } = await pgQuery<Omit<ActiveApiKey, "models"> & { models: string | null }>(
+        pool,
+        `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at
+         FROM api_keys k JOIN users u ON u.id = k.user_id
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active`,
+        [hash, now()],
+      );
+      return rows[0] ? { ...rows[0], models: parseModels(rows[0].models) } : null;
+    },
+    async list(filter = {}) {
+      const { rows } = await pgQuery<PublicRow>(
+        pool,
+        `SELECT ${publicColumns} FROM api_keys
+         WHERE ($1::bigint IS NULL OR user_id = $1) AND ($2 OR revoked_at IS NULL)
+         ORDER BY created_at, id`,
+        [filter.userId ?? null, filter.includeRevoked === true],
+      );
+      return rows.map(toRecord);
+    },
+    async get(id) {
+      const { rows } = await pgQuery<PublicRow>(pool, `SELECT ${publicColumns} FROM api_keys WHERE id = $1`, [id]);
+      return rows[0] ? toRecord(rows[0]) : null;
+    },
+    revoke: async (id) =>
+      (await pgQuery(pool, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [now(), id])).rowCount === 1,
+    async markUsed(ids) {
+      if (ids.length === 0) return;
+      // One statement: atomic like SQLite's one transaction.
+      await pgQuery(pool, "UPDATE api_keys SET last_used_at = $1 WHERE id = ANY($2::bigint[])", [now(), [...ids]]);
+    },
+  };
+}
