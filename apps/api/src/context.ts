@@ -4,13 +4,14 @@ import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/
 import { createChannelHealth, createCompletionQueue, createJobEventHub, createJobProducer, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
 import { createModelLabeler, createProviderRegistry, type ProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
-import { createApiKeyRepository, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
+import { createApiKeyRepository, createUsageQueries, createUsageRepository, createUserRepository, openDatabase } from "@llmgw/store";
 import { createStaticAuthenticator, type ClientAuthenticator } from "./services/client-auth.js";
 import { createCompletionCache } from "./services/completion-cache.js";
 import { createCompletionService } from "./services/completion-service.js";
 import { createDatabaseAuthenticator } from "./services/database-authenticator.js";
 import { createKeyRevocation } from "./services/key-revocation.js";
 import { createKeySessions } from "./services/key-sessions.js";
+import { createConsoleSessions } from "./services/console-sessions.js";
 import { createRevokedKeyJobs } from "./services/revoked-key-jobs.js";
 import { createLoginThrottle } from "./services/login-throttle.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
@@ -158,6 +159,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     users,
     apiKeys,
     usage,
+    /** Filtered usage rows and time series, for the admin API's /usage (the console's charts). */
+    usageQueries: createUsageQueries(database),
     store,
     hub,
     queue,
@@ -172,6 +175,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     authenticator,
     /** Failed admin logins per client address, shared by the admin API and the queue dashboard. */
     adminLoginThrottle: createLoginThrottle(),
+    /** Web console sign-ins, in Redis so that every API instance knows them. */
+    consoleSessions: createConsoleSessions({ redis, prefix: config.queuePrefix }),
     keyRevocation,
     /** Open streams and sockets per key: a revocation ends them (SSE routes and the WebSocket hub register theirs). */
     keySessions,

@@ -19,3 +19,13 @@ export {
   type UsageStats,
   type TokenCounts,
 } from "./usage-repository.js";
+export {
+  createUsageQueries,
+  type UsageQueries,
+  type UsageFilter,
+  type UsageRowView,
+  type UsagePoint,
+  type UsageBucket,
+  type UsageGroup,
+  type UsageSeriesOptions,
+} from "./usage-queries.js";
