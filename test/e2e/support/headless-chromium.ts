@@ -1,0 +1,17 @@
+import { chromium, type Browser } from "playwright-core";
+
+/** Debian's chromium package; `.ci/run` installs it when missing. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/**
+ * Headless Chromium through playwright-core (no browser download). Playwright gives each launch
+ * a fresh temporary profile; the flags keep Chromium from contacting anything but the pages it
+ * is sent to.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"],
+  });
+}
