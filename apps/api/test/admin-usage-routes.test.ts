@@ -26,10 +26,11 @@ beforeAll(async () => {
       kind: "sync",
       createdAt: (DAY_START + minutes * 60) * 1000,
     });
-  entry(10, "1", "deepseek-chat", 200);
-  entry(20, "2", "deepseek-chat", 200, true);
-  entry(90, "1", "deepseek-coder", 502);
+  // Recorded out of time order (as several processes may): the newest first is by time, not by arrival.
   entry(23 * 60 + 30, "1", "deepseek-chat", 200);
+  entry(10, "1", "deepseek-chat", 200);
+  entry(90, "1", "deepseek-coder", 502);
+  entry(20, "2", "deepseek-chat", 200, true);
 });
 
 afterAll(() => api?.close());

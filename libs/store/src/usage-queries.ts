@@ -74,19 +74,17 @@ function whereOf(filter: UsageFilter): { sql: string; params: (string | number)[
 /** Reads of the usage log for the console: filtered rows, newest first, and time series. */
 export function createUsageQueries(db: Database) {
   return {
-    /** Rows matching the filter, newest first, at most `limit`, those older than row `beforeId` when given. */
-    list(filter: UsageFilter, options: { limit: number; beforeId?: number }): UsageRowView[] {
+    /** Rows matching the filter, newest first, at most `limit`. */
+    list(filter: UsageFilter, options: { limit: number }): UsageRowView[] {
       const where = whereOf(filter);
-      const before = options.beforeId === undefined ? "" : `${where.sql ? " AND" : "WHERE"} u.id < ?`;
-      const params = options.beforeId === undefined ? where.params : [...where.params, options.beforeId];
       const rows = db
         .prepare(
           `SELECT u.id, u.created_at, u.key_id, k.key_name, u.user_id, u.model, u.provider, u.prompt_tokens,
              u.completion_tokens, u.latency_ms, u.status, u.cache_hit, u.job_id, u.request_id, u.kind
            FROM usage_log u LEFT JOIN api_keys k ON k.id = u.key_id
-           ${where.sql}${before} ORDER BY u.id DESC LIMIT ?`,
+           ${where.sql} ORDER BY u.created_at DESC, u.id DESC LIMIT ?`,
         )
-        .all(...params, options.limit) as (Omit<UsageRowView, "cache_hit"> & { cache_hit: number })[];
+        .all(...where.params, options.limit) as (Omit<UsageRowView, "cache_hit"> & { cache_hit: number })[];
       return rows.map((row) => ({ ...row, cache_hit: row.cache_hit === 1 }));
     },
 

@@ -32,7 +32,8 @@ export function TimeChart(props: { title: string; x: number[]; series: ChartSeri
         })),
       ],
       axes: [{}, { size: 60 }],
-      legend: { show: true },
+      // Series names only: values under a cursor are read off the axes.
+      legend: { show: true, live: false },
     };
     const chart = new uPlot(options, [props.x, ...props.series.map((series) => series.values)], element);
     const resize = new ResizeObserver(() => chart.setSize({ width: width(), height: props.height ?? 220 }));

@@ -69,7 +69,7 @@ const toFilter = (query: FilterQuery): UsageFilter => ({
 
 /** GET /usage (the usage log's rows, filtered, newest first) and GET /usage/series (per hour or day, by model or key). */
 export async function adminUsageRoutes(app: FastifyInstance, context: ApiContext) {
-  app.get<{ Querystring: FilterQuery & { limit?: string; before_id?: string } }>(
+  app.get<{ Querystring: FilterQuery & { limit?: string } }>(
     "/usage",
     {
       schema: {
@@ -80,8 +80,7 @@ export async function adminUsageRoutes(app: FastifyInstance, context: ApiContext
           additionalProperties: false,
           properties: {
             ...filterProperties,
-            limit: { type: "string", pattern: "^[0-9]{1,5}$", description: "Rows (1-10000, default 100)" },
-            before_id: { type: "string", pattern: "^[0-9]{1,16}$", description: "Rows older than this row id (the next page)" },
+            limit: { type: "string", pattern: "^[0-9]{1,5}$", description: "Rows (1-10000, default 100); narrow `from`/`to` for older ones" },
           },
         },
         response: { 200: listOf(usageRowSchema), ...adminErrors },
@@ -90,8 +89,7 @@ export async function adminUsageRoutes(app: FastifyInstance, context: ApiContext
     async (request) => {
       context.flushUsage();
       const limit = Math.min(10_000, Math.max(1, Number(request.query.limit ?? 100)));
-      const beforeId = request.query.before_id === undefined ? undefined : Number(request.query.before_id);
-      return { object: "list", data: context.usageQueries.list(toFilter(request.query), { limit, beforeId }) };
+      return { object: "list", data: context.usageQueries.list(toFilter(request.query), { limit }) };
     },
   );
 
