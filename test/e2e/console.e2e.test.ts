@@ -185,3 +185,22 @@ describe("the console, signed in", () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+describe("a session ended elsewhere", () => {
+  it("brings the open console back to sign-in at its next call", async () => {
+    await page.goto(`${base}/sign-in`);
+    await page.getByLabel("管理员令牌").fill(ADMIN_TOKEN);
+    await page.getByRole("button", { name: "登录" }).click();
+    await page.getByRole("link", { name: "任务" }).waitFor();
+    // Another tab signs out: the session is gone from Redis, this page does not know yet.
+    const cookie = (await context.cookies()).find((entry) => entry.name === "llmgw_console")!;
+    const out = await fetch(`${stack.gateway.url}/console/api/session`, {
+      method: "DELETE",
+      headers: { cookie: `${cookie.name}=${cookie.value}`, "x-console-csrf": "1" },
+    });
+    expect(out.status).toBe(204);
+    await page.getByRole("link", { name: "任务" }).click();
+    await page.waitForURL(`${base}/sign-in?next=jobs`);
+    await page.getByLabel("管理员令牌").waitFor();
+  });
+});

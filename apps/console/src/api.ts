@@ -1,4 +1,5 @@
-import { navigate } from "./router.js";
+/** Dispatched on `window` when the API answers 401: the session ended (expired, or signed out elsewhere). */
+export const SESSION_ENDED_EVENT = "console:session-ended";
 
 /** The error the gateway answered with, in its OpenAI shape. */
 export class ApiError extends Error {
@@ -14,7 +15,7 @@ export class ApiError extends Error {
 /**
  * A call to the gateway's own API with the session cookie (same origin only). Every request
  * carries `x-console-csrf: 1`, which the API requires on cookie-authenticated changes. A 401
- * means the session ended: back to sign-in.
+ * means the session ended: the shell hears it and shows the sign-in page.
  */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(path, {
@@ -27,9 +28,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const payload = await response.json().catch(() => null);
   if (!response.ok) {
     const error = payload?.error ?? {};
-    if (response.status === 401 && !path.startsWith("/console/api/session")) {
-      navigate("sign-in", `?next=${location.pathname.split("/").pop() ?? "overview"}`);
-    }
+    if (response.status === 401 && !path.startsWith("/console/api/session")) dispatchEvent(new Event(SESSION_ENDED_EVENT));
     throw new ApiError(response.status, error.message ?? response.statusText, error.code ?? null);
   }
   return payload as T;

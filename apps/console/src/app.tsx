@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api } from "./api.js";
+import { api, SESSION_ENDED_EVENT } from "./api.js";
 import { setLanguage, useI18n } from "./i18n.js";
 import type { Language } from "./messages.js";
 import { JobsPage } from "./pages/jobs-page.js";
@@ -25,6 +25,12 @@ export function App() {
       () => setSignedIn(false),
     );
   }, [page]);
+
+  useEffect(() => {
+    const ended = () => setSignedIn(false);
+    addEventListener(SESSION_ENDED_EVENT, ended);
+    return () => removeEventListener(SESSION_ENDED_EVENT, ended);
+  }, []);
 
   useEffect(() => {
     if (signedIn === false && page !== "sign-in") navigate("sign-in", `?next=${page}`);
