@@ -45,7 +45,7 @@ const ask = (key: string, content: string) =>
   });
 
 const adminGet = async (path: string) =>
-  (await fetch(`${stack.gateway.url}/api/v1/admin${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+  (await (await fetch(`${stack.gateway.url}/api/v1/admin${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as Record<string, any>;
 
 describe("the console, unauthenticated", () => {
   it.each(PAGES)("/console/%s leads to the sign-in page", async (name) => {
@@ -68,7 +68,8 @@ describe("the console, signed in", () => {
     const [cookie] = await context.cookies();
     expect(cookie).toMatchObject({ name: "llmgw_console", httpOnly: true, sameSite: "Strict", secure: false });
     expect(cookie.value).not.toContain(ADMIN_TOKEN);
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie + location.href);
+    // Evaluated in the page (a string: the tests are compiled without the DOM's types).
+    const stored = await page.evaluate<string>("JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie + location.href");
     expect(stored).not.toContain(ADMIN_TOKEN);
   });
 
@@ -163,11 +164,11 @@ describe("the console, signed in", () => {
     await page.getByRole("link", { name: "概览" }).waitFor();
     await page.reload();
     await page.getByRole("link", { name: "用户与密钥" }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe("zh-CN");
+    expect(await page.evaluate<string>("document.documentElement.lang")).toBe("zh-CN");
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole("link", { name: "概览" }).click();
     await page.getByRole("heading", { name: "概览" }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
