@@ -176,7 +176,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     /** Failed admin logins per client address, shared by the admin API and the queue dashboard. */
     adminLoginThrottle: createLoginThrottle(),
     /** Web console sign-ins, in Redis so that every API instance knows them. */
-    consoleSessions: createConsoleSessions({ redis, prefix: config.queuePrefix }),
+    consoleSessions: createConsoleSessions({ redis, prefix: config.queuePrefix, adminToken: config.adminToken }),
     keyRevocation,
     /** Open streams and sockets per key: a revocation ends them (SSE routes and the WebSocket hub register theirs). */
     keySessions,

@@ -85,6 +85,28 @@ describe("console sign-in", () => {
     }
   });
 
+  it("ends every session when ADMIN_TOKEN changes, and admits none while it is unset", async () => {
+    const { cookie } = await signIn();
+    const prefix = api.context.config.queuePrefix;
+    const rotated = await startTestApi({ ADMIN_TOKEN: `rotated-${randomUUID()}`, QUEUE_PREFIX: prefix });
+    const disabled = await startTestApi({ QUEUE_PREFIX: prefix });
+    try {
+      const afterRotation = await rotated.app.inject({ method: "GET", url: "/api/v1/admin/users", headers: { cookie } });
+      expect(afterRotation.statusCode).toBe(401);
+      expect((await rotated.app.inject({ method: "GET", url: "/console/api/session", headers: { cookie } })).json().signed_in).toBe(false);
+      const whileDisabled = await disabled.app.inject({ method: "GET", url: "/api/v1/admin/users", headers: { cookie } });
+      expect(whileDisabled.statusCode).toBe(403);
+      expect(whileDisabled.json().error.code).toBe("admin_disabled");
+      const signIn = await disabled.app.inject({ method: "POST", url: "/console/api/session", headers: csrf, payload: { token: ADMIN_TOKEN } });
+      expect(signIn.statusCode).toBe(403);
+      // The original token still opens it.
+      expect((await app.inject({ method: "GET", url: "/api/v1/admin/users", headers: { cookie } })).statusCode).toBe(200);
+    } finally {
+      await rotated.close();
+      await disabled.close();
+    }
+  });
+
   it("refuses a wrong token with 401 and throttles an address after 10 failures, as the admin API does", async () => {
     const remoteAddress = "10.9.9.9";
     for (let i = 0; i < 10; i++) {

@@ -44,7 +44,8 @@ export function createConsoleSessionCheck(sessions: ConsoleSessions): ConsoleSes
   return {
     async admits(request) {
       const id = sessionIdOf(request);
-      if (id === undefined) return false;
+      // Without ADMIN_TOKEN the bearer check answers (403 admin_disabled), cookie or not.
+      if (id === undefined || !sessions.enabled) return false;
       if (!(await sessions.isValid(id))) {
         throw new GatewayError("invalid_admin_token", { message: "The console session has ended; sign in again." });
       }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 
 /** The console's session cookie: an opaque random id, never the admin token. */
@@ -8,6 +8,8 @@ export const CONSOLE_SESSION_COOKIE = "llmgw_console";
 export const CONSOLE_SESSION_SECONDS = 12 * 60 * 60;
 
 export interface ConsoleSessions {
+  /** False while ADMIN_TOKEN is unset: no session is valid then, whatever Redis holds. */
+  readonly enabled: boolean;
   /** Starts a session; returns its id, the cookie's value. */
   create(): Promise<string>;
   /** Whether the id names a live session. Redis unreachable throws (the caller answers 503). */
@@ -21,20 +23,25 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 /**
  * Console sessions in Redis, so every API instance knows them and a sign-out ends them
  * everywhere. Keys are `${prefix}:console-session:<sha256 of the id>`: a copy of Redis gives
- * nobody a usable cookie. The value is the session's start, in unix ms.
+ * nobody a usable cookie. The value names the ADMIN_TOKEN the session was opened with (an HMAC
+ * keyed by it), so changing or unsetting the token ends every session at once, as it would
+ * end the admin's bearer access.
  */
-export function createConsoleSessions(options: { redis: Redis; prefix: string; ttlSeconds?: number }): ConsoleSessions {
+export function createConsoleSessions(options: { redis: Redis; prefix: string; adminToken: string | undefined; ttlSeconds?: number }): ConsoleSessions {
   const ttl = options.ttlSeconds ?? CONSOLE_SESSION_SECONDS;
   const keyOf = (id: string) => `${options.prefix}:console-session:${createHash("sha256").update(id).digest("hex")}`;
+  const tokenMark = options.adminToken === undefined ? null : createHmac("sha256", options.adminToken).update("llmgw console session").digest("hex");
   return {
+    enabled: tokenMark !== null,
     async create() {
+      if (tokenMark === null) throw new Error("console sessions need ADMIN_TOKEN");
       const id = randomBytes(32).toString("base64url");
-      await options.redis.set(keyOf(id), String(Date.now()), "EX", ttl);
+      await options.redis.set(keyOf(id), tokenMark, "EX", ttl);
       return id;
     },
     async isValid(id) {
-      if (!SESSION_ID.test(id)) return false;
-      return (await options.redis.exists(keyOf(id))) === 1;
+      if (tokenMark === null || !SESSION_ID.test(id)) return false;
+      return (await options.redis.get(keyOf(id))) === tokenMark;
     },
     async destroy(id) {
       if (SESSION_ID.test(id)) await options.redis.del(keyOf(id));
