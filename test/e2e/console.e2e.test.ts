@@ -192,7 +192,9 @@ describe("a session ended elsewhere", () => {
     await page.goto(`${base}/sign-in`);
     await page.getByLabel("管理员令牌").fill(ADMIN_TOKEN);
     await page.getByRole("button", { name: "登录" }).click();
-    await page.getByRole("link", { name: "任务" }).waitFor();
+    // The keys page reads once and does not poll, so the next call is the one this test makes.
+    await page.getByRole("link", { name: "用户与密钥" }).click();
+    await page.getByTestId("keys-table").waitFor();
     // Another tab signs out: the session is gone from Redis, this page does not know yet.
     const cookie = (await context.cookies()).find((entry) => entry.name === "llmgw_console")!;
     const out = await fetch(`${stack.gateway.url}/console/api/session`, {

@@ -203,6 +203,14 @@ describe("console pages", () => {
     expect(asset.headers["cache-control"]).toContain("immutable");
   });
 
+  it("serves the page as it is on disk now, so a rebuild while the API runs takes effect", async () => {
+    const { cookie } = await signIn(built);
+    writeFileSync(join(consoleDirectory, "index.html"), "<!doctype html><title>rebuilt</title>");
+    const page = await built.inject({ method: "GET", url: "/console/jobs", headers: { cookie } });
+    expect(page.body).toContain("<title>rebuilt</title>");
+    writeFileSync(join(consoleDirectory, "index.html"), "<!doctype html><title>console</title>");
+  });
+
   it("answers 503 console_not_built in the OpenAI error shape when the console was not built", async () => {
     const missing = await buildApp(api.context, { consoleDirectory: join(consoleDirectory, "nowhere") });
     try {

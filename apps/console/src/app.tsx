@@ -67,6 +67,7 @@ export function App() {
             <span class="sr-only">{t("nav.language")}</span>
             <select
               data-testid="language"
+              aria-label={t("nav.language")}
               value={language}
               onChange={(event) => setLanguage((event.target as HTMLSelectElement).value as Language)}
             >

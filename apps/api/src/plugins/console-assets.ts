@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
@@ -40,10 +41,13 @@ export interface ConsoleAssetsOptions {
 export async function consoleAssets(app: FastifyInstance, options: ConsoleAssetsOptions) {
   const directory = options.directory ?? DEFAULT_CONSOLE_DIR;
   const indexFile = join(directory, "index.html");
-  const indexHtml = existsSync(indexFile) ? readFileSync(indexFile, "utf8") : null;
+  const built = existsSync(indexFile);
   const hidden = { hide: true } as const;
 
-  const sendPage = (reply: FastifyReply) => {
+  // Read at each request (a small file): a rebuild while the API runs replaces the hashed asset
+  // names, and a page read once at start would keep pointing at files that are gone.
+  const sendPage = async (reply: FastifyReply) => {
+    const indexHtml = await readFile(indexFile, "utf8").catch(() => null);
     if (indexHtml === null) throw new GatewayError("console_not_built");
     return reply
       .header("content-type", "text/html; charset=utf-8")
@@ -55,7 +59,7 @@ export async function consoleAssets(app: FastifyInstance, options: ConsoleAssets
       .send(indexHtml);
   };
 
-  if (indexHtml !== null) {
+  if (built) {
     await app.register(fastifyStatic, {
       root: join(directory, "assets"),
       prefix: "/console/assets/",
@@ -77,7 +81,7 @@ export async function consoleAssets(app: FastifyInstance, options: ConsoleAssets
   app.get("/console/sign-in", { schema: { ...hidden } }, async (_request, reply) => sendPage(reply));
   for (const page of CONSOLE_PAGES) {
     app.get(`/console/${page}`, { schema: hidden }, async (request, reply) => {
-      if (indexHtml !== null && !(await options.signedIn(request))) return reply.redirect(`/console/sign-in?next=${page}`);
+      if (built && !(await options.signedIn(request))) return reply.redirect(`/console/sign-in?next=${page}`);
       return sendPage(reply);
     });
   }

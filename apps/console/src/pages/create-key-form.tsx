@@ -44,7 +44,7 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
     <form class="inline-form" onSubmit={create} aria-label={t("keys.new")}>
       <label>
         {t("keys.user")}
-        <select name="user_id" required value={userId} onChange={value(setUserId)}>
+        <select name="user_id" aria-label={t("keys.user")} required value={userId} onChange={value(setUserId)}>
           <option value="">{t("keys.pickUser")}</option>
           {props.users.map((user) => (
             <option key={user.id} value={String(user.id)}>

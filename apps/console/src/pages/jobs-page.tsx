@@ -21,7 +21,7 @@ export function JobsPage() {
       <div class="filters">
         <label>
           {t("jobs.status")}
-          <select value={status} onChange={(event) => setStatus((event.target as HTMLSelectElement).value)}>
+          <select aria-label={t("jobs.status")} value={status} onChange={(event) => setStatus((event.target as HTMLSelectElement).value)}>
             <option value="">{t("common.all")}</option>
             {STATUSES.map((name) => (
               <option key={name} value={name}>

@@ -65,7 +65,7 @@ export function OverviewPage() {
       <div class="filters">
         <label>
           {t("range.label")}
-          <select data-testid="range" value={range} onChange={(event) => setRange((event.target as HTMLSelectElement).value as Range)}>
+          <select data-testid="range" aria-label={t("range.label")} value={range} onChange={(event) => setRange((event.target as HTMLSelectElement).value as Range)}>
             {Object.keys(RANGES).map((name) => (
               <option key={name} value={name}>
                 {t(`range.${name as Range}`)}
@@ -75,14 +75,14 @@ export function OverviewPage() {
         </label>
         <label>
           {t("bucket.label")}
-          <select value={bucket} onChange={(event) => setBucket((event.target as HTMLSelectElement).value as "hour" | "day")}>
+          <select aria-label={t("bucket.label")} value={bucket} onChange={(event) => setBucket((event.target as HTMLSelectElement).value as "hour" | "day")}>
             <option value="hour">{t("bucket.hour")}</option>
             <option value="day">{t("bucket.day")}</option>
           </select>
         </label>
         <label>
           {t("group.label")}
-          <select value={group} onChange={(event) => setGroup((event.target as HTMLSelectElement).value as Group)}>
+          <select aria-label={t("group.label")} value={group} onChange={(event) => setGroup((event.target as HTMLSelectElement).value as Group)}>
             <option value="model">{t("group.model")}</option>
             <option value="key">{t("group.key")}</option>
             <option value="none">{t("group.none")}</option>

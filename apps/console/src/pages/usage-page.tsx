@@ -54,7 +54,7 @@ export function UsagePage() {
       >
         <label>
           {t("usage.key")}
-          <select name="key_id" value={draft.key_id} onChange={set("key_id")}>
+          <select name="key_id" aria-label={t("usage.key")} value={draft.key_id} onChange={set("key_id")}>
             <option value="">{t("common.all")}</option>
             {choices.value?.keys.map((key) => (
               <option key={key.id} value={String(key.id)}>
@@ -65,7 +65,7 @@ export function UsagePage() {
         </label>
         <label>
           {t("usage.user")}
-          <select name="user_id" value={draft.user_id} onChange={set("user_id")}>
+          <select name="user_id" aria-label={t("usage.user")} value={draft.user_id} onChange={set("user_id")}>
             <option value="">{t("common.all")}</option>
             {choices.value?.users.map((user) => (
               <option key={user.id} value={String(user.id)}>
@@ -88,7 +88,7 @@ export function UsagePage() {
         </label>
         <label>
           {t("bucket.label")}
-          <select value={bucket} onChange={(event) => setBucket((event.target as HTMLSelectElement).value as "hour" | "day")}>
+          <select aria-label={t("bucket.label")} value={bucket} onChange={(event) => setBucket((event.target as HTMLSelectElement).value as "hour" | "day")}>
             <option value="hour">{t("bucket.hour")}</option>
             <option value="day">{t("bucket.day")}</option>
           </select>
