@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 
 /** Where `npm run build` puts the console (apps/console/dist), from apps/api/{src,dist}/plugins. */
@@ -29,7 +29,7 @@ export interface ConsoleAssetsOptions {
   /** The built console; DEFAULT_CONSOLE_DIR unless a test points elsewhere. */
   directory?: string;
   /** Whether the request carries a live console session. */
-  signedIn(request: import("fastify").FastifyRequest): Promise<boolean>;
+  signedIn(request: FastifyRequest): Promise<boolean>;
 }
 
 /**
@@ -78,7 +78,7 @@ export async function consoleAssets(app: FastifyInstance, options: ConsoleAssets
 
   app.get("/console", { schema: hidden }, async (_request, reply) => reply.redirect("/console/overview"));
   app.get("/console/", { schema: hidden }, async (_request, reply) => reply.redirect("/console/overview"));
-  app.get("/console/sign-in", { schema: { ...hidden } }, async (_request, reply) => sendPage(reply));
+  app.get("/console/sign-in", { schema: hidden }, async (_request, reply) => sendPage(reply));
   for (const page of CONSOLE_PAGES) {
     app.get(`/console/${page}`, { schema: hidden }, async (request, reply) => {
       if (built && !(await options.signedIn(request))) return reply.redirect(`/console/sign-in?next=${page}`);
