@@ -8,7 +8,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY libs libs
 COPY apps apps
-RUN npm ci --no-audit --no-fund && npx tsc -b
+RUN npm ci --no-audit --no-fund && npm run build
 
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production

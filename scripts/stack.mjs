@@ -1,6 +1,6 @@
 // Shared by `npm start` and `npm run demo`: build, find or start Redis, run the API and workers.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,13 +25,29 @@ export function say(line) {
   process.stderr.write(`[llm-gateway] ${line}\n`);
 }
 
-/** Compiles the TypeScript (incremental: quick when nothing changed). */
+/** Compiles the TypeScript (incremental: quick when nothing changed), and the web console when its sources changed. */
 export function build() {
   const result = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
     say("build failed (see above); run `npm install` first if dependencies are missing");
     process.exit(1);
   }
+  if (consoleIsStale()) {
+    const bundled = spawnSync("npm", ["run", "build", "--silent", "-w", "apps/console"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+    // The API runs without the console (its pages answer 503 console_not_built), so this is not fatal.
+    if (bundled.status !== 0) say("the web console did not build (see above); /console answers 503 until `npm run build` succeeds");
+  }
+}
+
+/** Whether apps/console/dist is missing or older than a file of the console's sources. */
+function consoleIsStale() {
+  const consoleDir = join(root, "apps/console");
+  const built = join(consoleDir, "dist/index.html");
+  if (!existsSync(built)) return true;
+  const builtAt = statSync(built).mtimeMs;
+  const newer = (path) =>
+    statSync(path).isDirectory() ? readdirSync(path).some((name) => newer(join(path, name))) : statSync(path).mtimeMs > builtAt;
+  return ["src", "index.html", "vite.config.ts", "package.json"].some((name) => existsSync(join(consoleDir, name)) && newer(join(consoleDir, name)));
 }
 
 /** The URL as a log line may show it: its password replaced by `***`. */

@@ -135,6 +135,15 @@ describe("a pool of three channels with weights 2:1:1", () => {
     expect(Math.abs(counts[2] - 50)).toBeLessThanOrEqual(8);
     // Each key went to its own channel.
     mocks.forEach((mock, i) => expect(mock.calls.every((call) => call.headers.authorization === `Bearer ${keys[i]}`)).toBe(true));
+    // The usage log names the channel of each request: the admin series by channel adds up to the calls each received.
+    await vi.waitFor(
+      async () => {
+        const response = await fetch(`${stack.url}/api/v1/admin/usage/series?bucket=day&group_by=channel`, { headers: { authorization: `Bearer ${adminToken}` } });
+        const points = ((await response.json()) as { data: Array<{ group: string; requests: number }> }).data;
+        expect(Object.fromEntries(points.map((point) => [point.group, point.requests]))).toEqual({ "pool-1": counts[0], "pool-2": counts[1], "pool-3": counts[2] });
+      },
+      { timeout: 5000, interval: 100 },
+    );
   });
 
   it("takes traffic off a channel answering 500 within a few requests, and gives it back after its cooldown", async () => {

@@ -2,6 +2,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { ApiContext } from "./context.js";
 import { createAdminGuard } from "./plugins/admin-auth.js";
+import { createConsoleSessionCheck } from "./plugins/console-session.js";
 import { clientAuthHook, decorateClientAuth } from "./plugins/client-auth.js";
 import { answerClientError } from "./plugins/client-errors.js";
 import { errorHandlerPlugin } from "./plugins/error-handler.js";
@@ -11,6 +12,7 @@ import { queueDashboard } from "./plugins/queue-dashboard.js";
 import { openApiPlugin } from "./plugins/openapi.js";
 import { requestIdFor } from "./plugins/request-id.js";
 import { adminRoutes } from "./routes/admin/index.js";
+import { consoleRoutes } from "./routes/console/index.js";
 import { chatCompletionRoutes } from "./routes/chat-completions/index.js";
 import { healthRoutes } from "./routes/health/index.js";
 import { jobRoutes } from "./routes/jobs/index.js";
@@ -18,8 +20,13 @@ import { metricsRoutes } from "./routes/metrics/index.js";
 import { modelRoutes } from "./routes/models/index.js";
 import { webSocketRoutes } from "./routes/ws/index.js";
 
+export interface BuildAppOptions {
+  /** The built web console (apps/console/dist by default); tests point it elsewhere. */
+  consoleDirectory?: string;
+}
+
 /** The Fastify app: plugins, then routes, in one visible order. Tests drive it with `inject`. */
-export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
+export async function buildApp(context: ApiContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = context;
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
@@ -75,7 +82,9 @@ export async function buildApp(context: ApiContext): Promise<FastifyInstance> {
   // One admin check for the admin API and the dashboard, so failed logins count together per address.
   const adminGuard = createAdminGuard(config.adminToken, context.adminLoginThrottle);
   await app.register(queueDashboard, { queues: [context.queue, context.webhookQueue], adminToken: config.adminToken, guard: adminGuard });
-  await app.register(adminRoutes, { context, guard: adminGuard });
+  // The admin API also admits the web console's session cookie (with a CSRF check on changes).
+  await app.register(adminRoutes, { context, guard: adminGuard, sessions: createConsoleSessionCheck(context.consoleSessions) });
+  await app.register(consoleRoutes, { sessions: context.consoleSessions, guard: adminGuard, directory: options.consoleDirectory });
 
   // Client routes exist under /v1 (OpenAI SDK convention) and /api/v1 (the original service's paths).
   for (const prefix of ["/v1", "/api/v1"]) {

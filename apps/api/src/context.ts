@@ -20,6 +20,7 @@ import { createCompletionService } from "./services/completion-service.js";
 import { createDatabaseAuthenticator } from "./services/database-authenticator.js";
 import { createKeyRevocation } from "./services/key-revocation.js";
 import { createKeySessions } from "./services/key-sessions.js";
+import { createConsoleSessions } from "./services/console-sessions.js";
 import { createRevokedKeyJobs } from "./services/revoked-key-jobs.js";
 import { createLoginThrottle } from "./services/login-throttle.js";
 import { createRateLimiter } from "./services/rate-limiter.js";
@@ -170,6 +171,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     users,
     apiKeys,
     usage,
+    /** Filtered usage rows and time series, for the admin API's /usage (the console's charts). */
     store,
     hub,
     queue,
@@ -184,6 +186,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     authenticator,
     /** Failed admin logins per client address, shared by the admin API and the queue dashboard. */
     adminLoginThrottle: createLoginThrottle(),
+    /** Web console sign-ins, in Redis so that every API instance knows them. */
+    consoleSessions: createConsoleSessions({ redis, prefix: config.queuePrefix, adminToken: config.adminToken }),
     keyRevocation,
     /** Open streams and sockets per key: a revocation ends them (SSE routes and the WebSocket hub register theirs). */
     keySessions,

@@ -441,7 +441,7 @@ describe.each(databases)("on $name", (database) => {
 });
 
 describe("admin routes in the OpenAPI document", () => {
-  it("lists every admin route under the admin tag with bearer security and no key hash anywhere", async () => {
+  it("lists every admin route under the admin tag with bearer (or console session) security and no key hash anywhere", async () => {
     const { app } = await startApi();
     const document = (await app.inject({ method: "GET", url: "/docs/json" })).json();
     const operations = [
@@ -451,10 +451,19 @@ describe("admin routes in the OpenAPI document", () => {
       ["/api/v1/admin/api-keys", "get"],
       ["/api/v1/admin/api-keys/{id}", "delete"],
       ["/api/v1/admin/stats", "get"],
+      ["/api/v1/admin/usage", "get"],
+      ["/api/v1/admin/usage/series", "get"],
+      ["/api/v1/admin/jobs", "get"],
+      ["/api/v1/admin/jobs/{id}", "get"],
+      ["/api/v1/admin/jobs/{id}/cancel", "post"],
     ];
     for (const [path, method] of operations) {
       const operation = document.paths[path]?.[method];
-      expect(operation, `${method} ${path}`).toMatchObject({ tags: ["admin"], security: [{ bearerAuth: [] }], summary: expect.any(String) });
+      expect(operation, `${method} ${path}`).toMatchObject({
+        tags: ["admin"],
+        security: [{ bearerAuth: [] }, { consoleSession: [] }],
+        summary: expect.any(String),
+      });
     }
     expect(document.paths["/api/v1/admin/api-keys"].post.responses["201"].content["application/json"].schema.properties).toHaveProperty("api_key");
     expect(JSON.stringify(document)).not.toContain("key_hash");

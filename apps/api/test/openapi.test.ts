@@ -49,10 +49,17 @@ function registeredRoutes(instance: FastifyInstance): { method: string; url: str
   return routes;
 }
 
-/** Routes the document must describe: not the automatic HEAD twins, not the docs UI itself, not bull-board. */
+/**
+ * Routes the document must describe: not the automatic HEAD twins, not the docs UI itself, not
+ * bull-board, not the web console's pages and assets (its session API under /console/api is described).
+ */
 function documentedRoutes(instance: FastifyInstance) {
   return registeredRoutes(instance).filter(
-    ({ method, url }) => method !== "HEAD" && !/^\/docs(\/|$)/.test(url) && !/^\/admin\/queues(\/|$)/.test(url),
+    ({ method, url }) =>
+      method !== "HEAD" &&
+      !/^\/docs(\/|$)/.test(url) &&
+      !/^\/admin\/queues(\/|$)/.test(url) &&
+      !(/^\/console(\/|$)/.test(url) && !url.startsWith("/console/api/")),
   );
 }
 
@@ -109,6 +116,7 @@ describe("the OpenAPI document at /docs/json", () => {
     expect(doc.components.securitySchemes).toMatchObject({
       bearerAuth: { type: "http", scheme: "bearer" },
       apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+      consoleSession: { type: "apiKey", in: "cookie", name: "llmgw_console" },
     });
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
@@ -117,7 +125,7 @@ describe("the OpenAPI document at /docs/json", () => {
           for (const scheme of Object.keys(requirement)) expect(Object.keys(doc.components.securitySchemes)).toContain(scheme);
         }
         const expected = path.startsWith("/api/v1/admin/")
-          ? [{ bearerAuth: [] }]
+          ? [{ bearerAuth: [] }, { consoleSession: [] }]
           : /^\/(api\/)?v1\//.test(path)
             ? clientSecurity
             : [];

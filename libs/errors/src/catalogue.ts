@@ -25,6 +25,11 @@ export const errorCatalogue = {
     type: "permission_error",
     message: "The admin API is disabled: set ADMIN_TOKEN in the API's environment to enable it.",
   },
+  console_csrf_refused: {
+    status: 403,
+    type: "permission_error",
+    message: "A console request that changes something must come from the console itself (same origin, with its x-console-csrf header).",
+  },
   model_not_allowed: { status: 403, type: "permission_error", message: "This API key may not use this model." },
   model_not_found: { status: 404, type: "invalid_request_error", message: "The model does not exist or no configured provider serves it." },
   job_not_found: { status: 404, type: "invalid_request_error", message: "No job with this id." },
@@ -73,6 +78,11 @@ export const errorCatalogue = {
     status: 503,
     type: "server_error",
     message: "The gateway's Redis or database is unreachable; try again shortly.",
+  },
+  console_not_built: {
+    status: 503,
+    type: "server_error",
+    message: "The web console is not built on this host: run `npm run build` (it builds apps/console), then restart the API.",
   },
   sync_timeout: {
     status: 504,

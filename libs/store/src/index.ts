@@ -24,3 +24,13 @@ export {
   type UsageStats,
   type TokenCounts,
 } from "./usage-repository.js";
+export {
+  NO_CHANNEL_GROUP,
+  type UsageQueries,
+  type UsageFilter,
+  type UsageRowView,
+  type UsagePoint,
+  type UsageBucket,
+  type UsageGroup,
+  type UsageSeriesOptions,
+} from "./usage-queries.js";

@@ -108,6 +108,10 @@ export const migrations: readonly string[] = [
   ALTER TABLE api_keys_v2 RENAME TO api_keys;
   CREATE INDEX api_keys_user_id ON api_keys (user_id);
   `,
+  // 3: the upstream channel that served each request (routing across channels); null before.
+  `
+  ALTER TABLE usage_log ADD COLUMN channel TEXT;
+  `,
 ];
 
 /**
@@ -225,5 +229,9 @@ export const postgresMigrations: readonly string[] = [
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION usage_totals_add();
   CREATE TRIGGER usage_log_removed AFTER DELETE ON usage_log
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION usage_totals_remove();
+  `,
+  // 3: the upstream channel that served each request (routing across channels); null before.
+  `
+  ALTER TABLE usage_log ADD COLUMN channel text;
   `,
 ];

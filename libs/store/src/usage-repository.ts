@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from "./clock.js";
 import type { Database } from "./open-database.js";
+import { toRowView, usageListQuery, usageSeriesQuery, type UsagePoint, type UsageQueries } from "./usage-queries.js";
 
 /** How a request was answered: synchronous JSON, SSE, job, WebSocket, or straight from the cache. */
 export type UsageKind = "sync" | "stream" | "job" | "ws" | "cache";
@@ -15,6 +16,8 @@ export interface UsageEntry {
   userId: string | null;
   model: string;
   provider: string;
+  /** The upstream channel that served it (`deepseek-1`); null or absent when none did. */
+  channel?: string | null;
   promptTokens?: number;
   completionTokens?: number;
   latencyMs?: number;
@@ -52,7 +55,7 @@ export interface UsageStats {
   per_key: ({ key_id: number | string; key_name: string | null; user_id: number | null } & TokenCounts)[];
 }
 
-export interface UsageRepository {
+export interface UsageRepository extends UsageQueries {
   /** Appends one entry; false when an entry with the same `jobId` already exists. */
   record(entry: UsageEntry): Promise<boolean>;
   /** Appends several in one transaction (one statement on PostgreSQL); returns those newly recorded. */
@@ -69,6 +72,7 @@ export interface UsageRow {
   user_id: string | null;
   model: string;
   provider: string;
+  channel: string | null;
   prompt_tokens: number;
   completion_tokens: number;
   latency_ms: number;
@@ -89,6 +93,7 @@ export function toUsageRow(entry: UsageEntry, now: Clock): UsageRow {
     user_id: entry.userId,
     model: entry.model,
     provider: entry.provider,
+    channel: entry.channel ?? null,
     prompt_tokens: wholeOrZero(entry.promptTokens),
     completion_tokens: wholeOrZero(entry.completionTokens),
     latency_ms: wholeOrZero(entry.latencyMs),
@@ -106,9 +111,9 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
   const perKeyLimit = options.perKeyLimit ?? 100;
   // OR IGNORE only swallows the unique job_id index: a retried job, or two processes reporting it.
   const insert = db.prepare<[UsageRow]>(
-    `INSERT OR IGNORE INTO usage_log (created_at, key_id, user_id, model, provider, prompt_tokens, completion_tokens,
+    `INSERT OR IGNORE INTO usage_log (created_at, key_id, user_id, model, provider, channel, prompt_tokens, completion_tokens,
        latency_ms, status, cache_hit, job_id, request_id, kind)
-     VALUES (@created_at, @key_id, @user_id, @model, @provider, @prompt_tokens, @completion_tokens,
+     VALUES (@created_at, @key_id, @user_id, @model, @provider, @channel, @prompt_tokens, @completion_tokens,
        @latency_ms, @status, @cache_hit, @job_id, @request_id, @kind)`,
   );
   const pruneBatch = db.prepare<[number, number]>(
@@ -146,6 +151,14 @@ export function createUsageRepository(db: Database, options: { now?: Clock; perK
     record: async (entry) => record(entry),
     recordAll: async <E extends UsageEntry>(entries: E[]) => recordInOneTransaction(entries) as E[],
     pruneBefore: async (cutoff, limit) => pruneBatch.run(cutoff, limit).changes,
+    async list(filter, options) {
+      const { sql, params } = usageListQuery("sqlite", filter, options.limit);
+      return (db.prepare(sql).all(...params) as Parameters<typeof toRowView>[0][]).map(toRowView);
+    },
+    async series(filter, options) {
+      const { sql, params } = usageSeriesQuery("sqlite", filter, options);
+      return db.prepare(sql).all(...params) as UsagePoint[];
+    },
     async stats() {
       // One read transaction, so the figures agree with each other while usage keeps arriving.
       return db.transaction((): UsageStats => {

@@ -523,6 +523,57 @@ describe.each(dialects)("$name store", (dialect) => {
       expect(await usage.stats()).toMatchObject({ requests: 0, requests_by_status: {}, per_model: [], per_key: [], cache_hits: 0 });
     });
 
+    it("lists rows newest first with their key's name and channel, filtered by key, model, channel and time", async () => {
+      const { users, keys, usage } = await setup();
+      const alice = await users.create({ username: "alice", email: "a@example.com" });
+      const key = await keys.create({ user_id: alice.id, key_name: "ci" });
+      const keyId = String(key.id);
+      await usage.recordAll([
+        entry({ keyId, createdAt: 1_000_000, channel: "deepseek-1", requestId: "r1" }),
+        entry({ keyId, createdAt: 2_000_000, channel: "deepseek-2", requestId: "r2", status: 502 }),
+        entry({ keyId: "static-0123456789abcdef", userId: null, createdAt: 3_000_000, cacheHit: true, kind: "cache", requestId: "r3" }),
+        entry({ keyId, createdAt: 4_000_000, model: "gpt-4o", provider: "openai", channel: "openai-1", requestId: "r4" }),
+      ]);
+      const all = await usage.list({}, { limit: 10 });
+      expect(all.map((row) => row.request_id)).toEqual(["r4", "r3", "r2", "r1"]);
+      expect(all[3]).toMatchObject({ key_id: keyId, key_name: "ci", channel: "deepseek-1", cache_hit: false, created_at: 1000 });
+      expect(all[1]).toMatchObject({ key_id: "static-0123456789abcdef", key_name: null, channel: null, cache_hit: true });
+      expect((await usage.list({ channel: "deepseek-2" }, { limit: 10 })).map((row) => row.request_id)).toEqual(["r2"]);
+      expect((await usage.list({ keyId, model: "deepseek-chat" }, { limit: 10 })).map((row) => row.request_id)).toEqual(["r2", "r1"]);
+      expect((await usage.list({ from: 2000, to: 4000 }, { limit: 1 })).map((row) => row.request_id)).toEqual(["r3"]);
+    });
+
+    it("adds up a time series by channel, by model and in total, with errors and cache hits", async () => {
+      const { usage } = await setup();
+      const hour = 3600;
+      await usage.recordAll([
+        entry({ createdAt: 10 * 1000, channel: "deepseek-1" }),
+        entry({ createdAt: 20 * 1000, channel: "deepseek-2", status: 429, promptTokens: 0, completionTokens: 0 }),
+        entry({ createdAt: (hour + 5) * 1000, channel: "deepseek-1" }),
+        entry({ createdAt: (hour + 6) * 1000, cacheHit: true, kind: "cache" }),
+      ]);
+      const point = (bucket: number, group: string, requests: number, errors: number, cacheHits: number, tokens: number) => ({
+        bucket,
+        group,
+        requests,
+        errors,
+        cache_hits: cacheHits,
+        prompt_tokens: tokens * 10,
+        completion_tokens: tokens * 5,
+      });
+      expect(await usage.series({}, { bucket: "hour", groupBy: "channel" })).toEqual([
+        point(0, "deepseek-1", 1, 0, 0, 1),
+        point(0, "deepseek-2", 1, 1, 0, 0),
+        point(hour, "(none)", 1, 0, 1, 1),
+        point(hour, "deepseek-1", 1, 0, 0, 1),
+      ]);
+      expect(await usage.series({}, { bucket: "day", groupBy: "none" })).toEqual([point(0, "all", 4, 1, 1, 3)]);
+      // Days start at the reader's midnight: 60 minutes east of UTC, the day began an hour before the epoch.
+      expect(await usage.series({ channel: "deepseek-1" }, { bucket: "day", groupBy: "model", utcOffsetMinutes: 60 })).toEqual([
+        point(-hour, "deepseek-chat", 2, 0, 0, 2),
+      ]);
+    });
+
     it("reports zeros on an empty database", async () => {
       const { usage } = await setup();
       expect(await usage.stats()).toEqual({

@@ -51,18 +51,27 @@ export function createAdminGuard(adminToken: string | undefined, throttle: Login
 }
 
 /**
- * The admin scope's onRequest hook: `Authorization: Bearer ADMIN_TOKEN` or 401 `invalid_admin_token`;
- * no ADMIN_TOKEN configured means 403 `admin_disabled`; too many failures from one address, 429. It
- * runs before the body is read, so an unauthenticated caller learns nothing about the admin schemas
- * from validation errors, and its body, if still on the way, is not read: the connection closes.
+ * The admin scope's onRequest hook: `Authorization: Bearer ADMIN_TOKEN`, or a console session
+ * cookie (`sessions`), or 401 `invalid_admin_token`; no ADMIN_TOKEN configured means 403
+ * `admin_disabled`; too many failures from one address, 429. It runs before the body is read, so
+ * an unauthenticated caller learns nothing about the admin schemas from validation errors, and
+ * its body, if still on the way, is not read: the connection closes.
  */
-export function adminAuthHook(guard: AdminGuard) {
+export function adminAuthHook(guard: AdminGuard, sessions?: ConsoleSessionCheck) {
   return async function authenticateAdmin(request: FastifyRequest, reply: FastifyReply) {
     try {
-      guard.check(request, bearerToken(request.headers.authorization));
+      const presented = bearerToken(request.headers.authorization);
+      if (presented === undefined && sessions && (await sessions.admits(request))) return;
+      guard.check(request, presented);
     } catch (error) {
       if (!request.raw.complete) reply.header("connection", "close");
       throw error;
     }
   };
+}
+
+/** The console's side of admin authentication (plugins/console-session.ts). */
+export interface ConsoleSessionCheck {
+  /** True for a request carrying a live console session (that passes the CSRF check when it changes something). */
+  admits(request: FastifyRequest): Promise<boolean>;
 }

@@ -36,6 +36,12 @@ export async function openApiPlugin(app: FastifyInstance) {
         securitySchemes: {
           bearerAuth: { type: "http", scheme: "bearer", description: "Client API key (or ADMIN_TOKEN on admin routes)" },
           apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
+          consoleSession: {
+            type: "apiKey",
+            in: "cookie",
+            name: "llmgw_console",
+            description: "The web console's session (POST /console/api/session); changes also need the header x-console-csrf: 1",
+          },
         },
       },
       security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],

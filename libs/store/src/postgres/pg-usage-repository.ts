@@ -1,13 +1,14 @@
 import { systemClock, type Clock } from "../clock.js";
+import { toRowView, usageListQuery, usageSeriesQuery, type UsagePoint } from "../usage-queries.js";
 import { toUsageRow, type TokenCounts, type UsageEntry, type UsageRepository, type UsageStats } from "../usage-repository.js";
 import { inTransaction, mapPgError, pgQuery, type PgPool } from "./pg-database.js";
 
-// One column of arrays per field: a batch of any size is one statement with 13 parameters.
+// One column of arrays per field: a batch of any size is one statement with 14 parameters.
 const insertBatch = `
   INSERT INTO usage_log (created_at, key_id, user_id, model, provider, prompt_tokens, completion_tokens,
-    latency_ms, status, cache_hit, job_id, request_id, kind)
+    latency_ms, status, cache_hit, job_id, request_id, kind, channel)
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::integer[],
-    $8::integer[], $9::integer[], $10::boolean[], $11::text[], $12::text[], $13::text[])
+    $8::integer[], $9::integer[], $10::boolean[], $11::text[], $12::text[], $13::text[], $14::text[])
   ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING
   RETURNING job_id`;
 
@@ -55,7 +56,7 @@ export function createPgUsageRepository(pool: PgPool, options: { now?: Clock; pe
     const { rows: inserted } = await pgQuery<{ job_id: string | null }>(pool, insertBatch, [
       column("created_at"), column("key_id"), column("user_id"), column("model"), column("provider"),
       column("prompt_tokens"), column("completion_tokens"), column("latency_ms"), column("status"),
-      rows.map((row) => row.cache_hit === 1), column("job_id"), column("request_id"), column("kind"),
+      rows.map((row) => row.cache_hit === 1), column("job_id"), column("request_id"), column("kind"), column("channel"),
     ]);
     const newJobs = new Set(inserted.map((row) => row.job_id).filter((id) => id !== null));
     return batch.filter((entry) => entry.jobId == null || newJobs.has(entry.jobId));
@@ -71,6 +72,14 @@ export function createPgUsageRepository(pool: PgPool, options: { now?: Clock; pe
         [cutoff, limit],
       );
       return rowCount ?? 0;
+    },
+    async list(filter, options) {
+      const { sql, params } = usageListQuery("postgres", filter, options.limit);
+      return (await pgQuery<Parameters<typeof toRowView>[0]>(pool, sql, params)).rows.map(toRowView);
+    },
+    async series(filter, options) {
+      const { sql, params } = usageSeriesQuery("postgres", filter, options);
+      return (await pgQuery<UsagePoint>(pool, sql, params)).rows;
     },
     async stats() {
       // One snapshot, so the figures agree with each other while usage keeps arriving.

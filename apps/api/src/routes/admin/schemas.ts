@@ -8,7 +8,7 @@ import { adminFailuresError, errorBodySchema } from "../../schemas/error-respons
  */
 
 /** What every admin route declares to the OpenAPI document. */
-export const adminDocs = { tags: ["admin"], security: [{ bearerAuth: [] }] } as const;
+export const adminDocs = { tags: ["admin"], security: [{ bearerAuth: [] }, { consoleSession: [] }] } as const;
 
 export { errorBodySchema };
 

@@ -1,0 +1,112 @@
+import { useState } from "preact/hooks";
+import { admin, query } from "../api.js";
+import { ConfirmDialog } from "../components/confirm-dialog.js";
+import { usePolling } from "../components/use-polling.js";
+import { formatTime } from "../format.js";
+import { useI18n } from "../i18n.js";
+import type { ApiKey, CreatedApiKey, List, User } from "../types.js";
+import { CreateKeyForm } from "./create-key-form.js";
+import { NewKeyDialog } from "./new-key-dialog.js";
+
+/** The keys: search, filter revoked, create (shown once), revoke with a confirmation. */
+export function KeysPanel(props: { users: User[]; version: number; onChanged: () => void }) {
+  const { t, language } = useI18n();
+  const [search, setSearch] = useState("");
+  const [showRevoked, setShowRevoked] = useState(false);
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const keys = usePolling(() => admin<List<ApiKey>>("GET", `/api-keys${query({ include_revoked: showRevoked ? "true" : undefined })}`), [showRevoked, props.version]);
+  const userName = (id: number) => props.users.find((user) => user.id === id)?.username ?? `#${id}`;
+  const needle = search.trim().toLowerCase();
+  const shown = (keys.value?.data ?? []).filter(
+    (key) => !needle || `${key.key_name} ${key.key_prefix} ${userName(key.user_id)} ${(key.models ?? []).join(" ")}`.toLowerCase().includes(needle),
+  );
+  const now = Date.now() / 1000;
+  const status = (key: ApiKey) =>
+    key.revoked_at !== null ? t("keys.statusRevoked") : key.expires_at !== null && key.expires_at <= now ? t("keys.statusExpired") : t("keys.statusActive");
+
+  const revoke = async () => {
+    if (!revoking) return;
+    await admin("DELETE", `/api-keys/${revoking.id}`);
+    setRevoking(null);
+    props.onChanged();
+  };
+
+  return (
+    <section class="card">
+      <h2>{t("keys.title")}</h2>
+      <CreateKeyForm
+        users={props.users}
+        onCreated={(key) => {
+          setCreated(key);
+          props.onChanged();
+        }}
+      />
+      <div class="filters">
+        <label class="search">
+          <span class="sr-only">{t("common.search")}</span>
+          <input type="search" placeholder={t("keys.searchPlaceholder")} value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+        </label>
+        <label class="checkbox">
+          <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked((e.target as HTMLInputElement).checked)} />
+          {t("keys.showRevoked")}
+        </label>
+      </div>
+      {keys.error && <p role="alert" class="error">{keys.error}</p>}
+      <div class="table-wrap">
+        <table data-testid="keys-table">
+          <thead>
+            <tr>
+              <th>ID</th>
+              <th>{t("keys.name")}</th>
+              <th>{t("keys.user")}</th>
+              <th>{t("keys.prefix")}</th>
+              <th>{t("keys.limits")}</th>
+              <th>{t("keys.models")}</th>
+              <th>{t("keys.expires")}</th>
+              <th>{t("keys.lastUsed")}</th>
+              <th>{t("keys.status")}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((key) => (
+              <tr key={key.id} data-key-name={key.key_name}>
+                <td>{key.id}</td>
+                <td>{key.key_name}</td>
+                <td>{userName(key.user_id)}</td>
+                <td>
+                  <code>{key.key_prefix}…</code>
+                </td>
+                <td>
+                  {key.rate_limit_per_minute ?? t("keys.default")} / {key.rate_limit_per_hour ?? t("keys.default")}
+                </td>
+                <td>{key.models?.join(", ") ?? t("common.all")}</td>
+                <td>{key.expires_at === null ? t("common.never") : formatTime(key.expires_at, language)}</td>
+                <td>{formatTime(key.last_used_at, language)}</td>
+                <td>{status(key)}</td>
+                <td>
+                  {key.revoked_at === null && (
+                    <button type="button" class="danger" onClick={() => setRevoking(key)}>
+                      {t("keys.revoke")}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <NewKeyDialog created={created} onClose={() => setCreated(null)} />
+      <ConfirmDialog
+        open={revoking !== null}
+        title={t("keys.revokeTitle")}
+        text={t("keys.revokeText", { name: revoking?.key_name ?? "" })}
+        confirmLabel={t("keys.revoke")}
+        cancelLabel={t("common.cancel")}
+        onConfirm={revoke}
+        onClose={() => setRevoking(null)}
+      />
+    </section>
+  );
+}
