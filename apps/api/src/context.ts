@@ -171,7 +171,6 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     users,
     apiKeys,
     usage,
-    /** Filtered usage rows and time series, for the admin API's /usage (the console's charts). */
     store,
     hub,
     queue,
@@ -189,6 +188,8 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     /** Web console sign-ins, in Redis so that every API instance knows them. */
     consoleSessions: createConsoleSessions({ redis, prefix: config.queuePrefix, adminToken: config.adminToken }),
     keyRevocation,
+    /** Drops this instance's cached lookup of a key that changed (PATCH); other instances re-read it within 4 s. */
+    forgetKey: (keyId: string) => databaseAuthenticator?.changed(keyId),
     /** Open streams and sockets per key: a revocation ends them (SSE routes and the WebSocket hub register theirs). */
     keySessions,
     completions,

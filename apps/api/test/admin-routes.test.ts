@@ -252,6 +252,8 @@ describe.each(databases)("on $name", (database) => {
         rate_limit_per_hour: 100,
         models: ["deepseek-chat"],
         expires_at: expiresAt,
+        allowed_ips: null,
+        is_active: true,
         created_at: expect.any(Number),
         last_used_at: null,
         revoked_at: null,
@@ -376,6 +378,90 @@ describe.each(databases)("on $name", (database) => {
       const response = await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${id}`, headers: admin });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual(invalid(`Invalid value for 'id': ${problem}.`, "id"));
+    });
+  });
+
+  describe("key and user updates, IP allow-lists", () => {
+    let app: FastifyInstance;
+    let userId: number;
+    beforeAll(async () => {
+      ({ app } = await startApi({ TRUST_PROXY: "10.9.9.9" }));
+      userId = (await app.inject({ method: "POST", url: "/api/v1/admin/users", headers: admin, payload: { username: "dora", email: "d@example.com" } })).json().id;
+    });
+    const createKey = async (payload: Record<string, unknown> = {}) =>
+      (await app.inject({ method: "POST", url: "/api/v1/admin/api-keys", headers: admin, payload: { user_id: userId, key_name: "k", ...payload } })).json();
+    const patchKey = (id: number, payload: unknown) => app.inject({ method: "PATCH", url: `/api/v1/admin/api-keys/${id}`, headers: admin, payload: payload as object });
+    /** A client call with the key, from `remoteAddress` (inject's default is 127.0.0.1). */
+    const call = (key: string, remoteAddress?: string, headers: Record<string, string> = {}) =>
+      app.inject({ method: "GET", url: "/v1/models", headers: { authorization: `Bearer ${key}`, ...headers }, ...(remoteAddress ? { remoteAddress } : {}) });
+    const notAllowed = errorBody("ip_not_allowed", "permission_error", "This API key may not be used from this address (see its allowed_ips).");
+
+    it("changes a key's fields, keeps the others, and the change applies to the next request here", async () => {
+      const key = await createKey({ rate_limit_per_minute: 5, models: ["deepseek-chat"] });
+      const response = await patchKey(key.id, { key_name: "renamed", rate_limit_per_minute: null, allowed_ips: ["10.0.0.0/8"] });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({
+        id: key.id,
+        key_name: "renamed",
+        rate_limit_per_minute: null,
+        models: ["deepseek-chat"],
+        allowed_ips: ["10.0.0.0/8"],
+        is_active: true,
+      });
+      expect(response.json()).not.toHaveProperty("api_key");
+      const refused = await call(key.api_key);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toEqual(notAllowed);
+      expect((await call(key.api_key, "10.1.2.3")).statusCode).toBe(200);
+    });
+
+    it("switches a key off and on again", async () => {
+      const key = await createKey();
+      expect((await call(key.api_key)).statusCode).toBe(200);
+      expect((await patchKey(key.id, { is_active: false })).json()).toMatchObject({ is_active: false, revoked_at: null });
+      expect((await call(key.api_key)).statusCode).toBe(401);
+      expect((await patchKey(key.id, { is_active: true })).json()).toMatchObject({ is_active: true });
+      expect((await call(key.api_key)).statusCode).toBe(200);
+    });
+
+    it("switches a user, and so every key of theirs, off and on", async () => {
+      const key = await createKey();
+      expect((await call(key.api_key)).statusCode).toBe(200);
+      const off = await app.inject({ method: "PATCH", url: `/api/v1/admin/users/${userId}`, headers: admin, payload: { is_active: false } });
+      expect(off.json()).toMatchObject({ id: userId, is_active: false });
+      expect((await call(key.api_key)).statusCode).toBe(401);
+      await app.inject({ method: "PATCH", url: `/api/v1/admin/users/${userId}`, headers: admin, payload: { is_active: true } });
+      expect((await call(key.api_key)).statusCode).toBe(200);
+      expect((await app.inject({ method: "PATCH", url: "/api/v1/admin/users/999", headers: admin, payload: { is_active: false } })).statusCode).toBe(404);
+    });
+
+    it("matches IPv6 addresses and CIDRs, and IPv4 clients of a dual-stack socket", async () => {
+      const key = await createKey({ allowed_ips: ["2001:db8::/32", "198.51.100.7"] });
+      expect((await call(key.api_key, "2001:db8:1::5")).statusCode).toBe(200);
+      expect((await call(key.api_key, "::ffff:198.51.100.7")).statusCode).toBe(200);
+      expect((await call(key.api_key, "2001:db9::1")).json()).toEqual(notAllowed);
+    });
+
+    it("takes X-Forwarded-For only from a trusted proxy (TRUST_PROXY)", async () => {
+      const key = await createKey({ allowed_ips: ["203.0.113.0/24"] });
+      expect((await call(key.api_key, "10.9.9.9", { "x-forwarded-for": "203.0.113.5" })).statusCode).toBe(200);
+      expect((await call(key.api_key, "10.9.9.8", { "x-forwarded-for": "203.0.113.5" })).statusCode).toBe(403);
+    });
+
+    it("refuses bad changes with 400 naming the field, a revoked key's changes, and unknown keys with 404", async () => {
+      const key = await createKey();
+      const bad = await patchKey(key.id, { allowed_ips: ["10.0.0.0/33"] });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toEqual(
+        invalid("'allowed_ips': '10.0.0.0/33' is not an IPv4 or IPv6 address or CIDR (such as 203.0.113.0/24 or 2001:db8::/32).", "allowed_ips"),
+      );
+      expect((await patchKey(key.id, {})).statusCode).toBe(400);
+      expect((await patchKey(key.id, { api_key: "gw-x" })).statusCode).toBe(400);
+      expect((await patchKey(9999, { key_name: "x" })).statusCode).toBe(404);
+      await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${key.id}`, headers: admin });
+      const revoked = await patchKey(key.id, { is_active: true });
+      expect(revoked.statusCode).toBe(400);
+      expect(revoked.json()).toEqual(invalid(`The API key ${key.id} is revoked; a revoked key cannot change.`, "id"));
     });
   });
 

@@ -208,6 +208,7 @@ describe("database authenticator", () => {
       rate_limit_per_hour: null,
       models: null,
       expires_at: null,
+      allowed_ips: null,
     };
     const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: async () => row, markUsed: async () => {} }, defaults });
     expect(await auth.authenticate("gw-presented-key-presented-key-00")).toBeNull();

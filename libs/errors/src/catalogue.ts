@@ -31,6 +31,7 @@ export const errorCatalogue = {
     message: "A console request that changes something must come from the console itself (same origin, with its x-console-csrf header).",
   },
   model_not_allowed: { status: 403, type: "permission_error", message: "This API key may not use this model." },
+  ip_not_allowed: { status: 403, type: "permission_error", message: "This API key may not be used from this address (see its allowed_ips)." },
   model_not_found: { status: 404, type: "invalid_request_error", message: "The model does not exist or no configured provider serves it." },
   job_not_found: { status: 404, type: "invalid_request_error", message: "No job with this id." },
   not_found: { status: 404, type: "invalid_request_error", message: "Not found." },

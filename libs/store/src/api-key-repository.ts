@@ -2,7 +2,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { GatewayError } from "@llmgw/errors";
 import { generateApiKey } from "./api-key-secret.js";
 import { systemClock, type Clock } from "./clock.js";
-import { optionalExpiry, optionalLimit, optionalModels, requireId, requireText } from "./input-checks.js";
+import { optionalAllowedIps, optionalExpiry, optionalLimit, optionalModels, requireBoolean, requireId, requireText } from "./input-checks.js";
 import type { Database } from "./open-database.js";
 
 /** A key as the admin API lists it: never the key, never its hash. Times are unix seconds. */
@@ -19,6 +19,10 @@ export interface ApiKeyRecord {
   /** Models the key may use; null = every model. */
   models: string[] | null;
   expires_at: number | null;
+  /** Client addresses and CIDRs the key may be used from; null = anywhere. */
+  allowed_ips: string[] | null;
+  /** False while an admin has switched the key off (PATCH); unlike a revocation, it can be switched on again. */
+  is_active: boolean;
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
@@ -37,6 +41,18 @@ export interface NewApiKey {
   /** Unix time in seconds; must be in the future. */
   expires_at?: number | null;
   models?: string[] | null;
+  allowed_ips?: string[] | null;
+}
+
+/** What PATCH may change; an absent field keeps its value, null clears it (back to the default). */
+export interface ApiKeyChanges {
+  key_name?: string;
+  rate_limit_per_minute?: number | null;
+  rate_limit_per_hour?: number | null;
+  models?: string[] | null;
+  expires_at?: number | null;
+  allowed_ips?: string[] | null;
+  is_active?: boolean;
 }
 
 /** What authentication needs of a usable key, hash included for the final constant-time check. */
@@ -49,6 +65,7 @@ export interface ActiveApiKey {
   rate_limit_per_hour: number | null;
   models: string[] | null;
   expires_at: number | null;
+  allowed_ips: string[] | null;
 }
 
 export interface ApiKeyRepository {
@@ -59,21 +76,51 @@ export interface ApiKeyRepository {
   /** Keys oldest first; revoked ones only with `includeRevoked`. */
   list(filter?: { userId?: number; includeRevoked?: boolean }): Promise<ApiKeyRecord[]>;
   get(id: number): Promise<ApiKeyRecord | null>;
+  /**
+   * Changes a key's fields; null when there is no such key. Throws GatewayError `invalid_request`
+   * for bad fields or a revoked key (a revocation is final).
+   */
+  update(id: number, changes: ApiKeyChanges): Promise<ApiKeyRecord | null>;
   /** Revokes a key; false when there is no such key or it was already revoked. */
   revoke(id: number): Promise<boolean>;
   /** Stamps `last_used_at` of these keys with the current time, in one transaction. */
   markUsed(ids: readonly number[]): Promise<void>;
 }
 
-/** A key as stored: models as JSON text, the hash, never the key. */
-export interface ApiKeyRow extends Omit<ApiKeyRecord, "models"> {
+/** A key as stored: models and allowed IPs as JSON text, is_active 0/1 (SQLite) or a boolean (PostgreSQL), the hash, never the key. */
+export interface ApiKeyRow extends Omit<ApiKeyRecord, "models" | "allowed_ips" | "is_active"> {
   key_hash: string;
   models: string | null;
+  allowed_ips: string | null;
+  is_active: number | boolean;
 }
 
+const jsonOrNull = (list: string[] | null) => (list === null ? null : JSON.stringify(list));
+
+/** The columns a PATCH sets, checked here for both databases (`now` for the expiry check). */
+export function apiKeyChangeColumns(changes: ApiKeyChanges, now: number): Record<string, string | number | boolean | null> {
+  const columns: Record<string, string | number | boolean | null> = {};
+  const set = (field: keyof ApiKeyChanges, check: (value: unknown, param: string) => string | number | boolean | null) => {
+    if (changes[field] !== undefined) columns[field] = check(changes[field], field);
+  };
+  set("key_name", requireText);
+  set("rate_limit_per_minute", optionalLimit);
+  set("rate_limit_per_hour", optionalLimit);
+  set("models", (value, param) => jsonOrNull(optionalModels(value, param)));
+  set("expires_at", (value, param) => optionalExpiry(value, param, now));
+  set("allowed_ips", (value, param) => jsonOrNull(optionalAllowedIps(value, param)));
+  set("is_active", requireBoolean);
+  return columns;
+}
+
+/** The answer to a PATCH of a revoked key, in both databases. */
+export const revokedKey = (id: number) =>
+  new GatewayError("invalid_request", { message: `The API key ${id} is revoked; a revoked key cannot change.`, param: "id" });
+
 /** A new key's row from admin input (checked here, for both databases) and the key itself, shown once. */
-export function newApiKeyRow(input: NewApiKey, createdAt: number): { row: Omit<ApiKeyRow, "id">; models: string[] | null; key: string } {
+export function newApiKeyRow(input: NewApiKey, createdAt: number): { row: Omit<ApiKeyRow, "id">; models: string[] | null; allowedIps: string[] | null; key: string } {
   const models = optionalModels(input.models, "models");
+  const allowedIps = optionalAllowedIps(input.allowed_ips, "allowed_ips");
   const secret = generateApiKey();
   const row: Omit<ApiKeyRow, "id"> = {
     user_id: requireId(input.user_id, "user_id"),
@@ -84,17 +131,19 @@ export function newApiKeyRow(input: NewApiKey, createdAt: number): { row: Omit<A
     rate_limit_per_hour: optionalLimit(input.rate_limit_per_hour, "rate_limit_per_hour"),
     models: models === null ? null : JSON.stringify(models),
     expires_at: optionalExpiry(input.expires_at, "expires_at", createdAt),
+    allowed_ips: jsonOrNull(allowedIps),
+    is_active: 1,
     created_at: createdAt,
     last_used_at: null,
     revoked_at: null,
   };
-  return { row, models, key: secret.key };
+  return { row, models, allowedIps, key: secret.key };
 }
 
 /** The creation's answer: the record without the hash, plus the key. */
 export function createdApiKey(id: number, created: ReturnType<typeof newApiKeyRow>): CreatedApiKey {
   const { key_hash: _hash, ...record } = created.row;
-  return { id, ...record, models: created.models, api_key: created.key };
+  return { id, ...record, models: created.models, allowed_ips: created.allowedIps, is_active: true, api_key: created.key };
 }
 
 /** The answer to a `user_id` with no user, in both databases. */
@@ -102,23 +151,38 @@ export const unknownUser = (userId: number) => new GatewayError("invalid_request
 
 // Listing columns name every field but key_hash, so a hash cannot leak through a list by accident.
 export const publicColumns =
-  "id, user_id, key_name, key_prefix, rate_limit_per_minute, rate_limit_per_hour, models, expires_at, created_at, last_used_at, revoked_at";
+  "id, user_id, key_name, key_prefix, rate_limit_per_minute, rate_limit_per_hour, models, expires_at, allowed_ips, is_active, created_at, last_used_at, revoked_at";
 
-export const parseModels = (models: string | null): string[] | null => (models === null ? null : (JSON.parse(models) as string[]));
+export const parseList = (list: string | null): string[] | null => (list === null ? null : (JSON.parse(list) as string[]));
+
+/** A stored row without its hash, as the admin API shows it. */
+export const toApiKeyRecord = (row: Omit<ApiKeyRow, "key_hash">): ApiKeyRecord => ({
+  ...row,
+  models: parseList(row.models),
+  allowed_ips: parseList(row.allowed_ips),
+  is_active: row.is_active === true || row.is_active === 1,
+});
+
+/** A usable key as stored, as authentication needs it. */
+export const toActiveApiKey = (row: Omit<ActiveApiKey, "models" | "allowed_ips"> & { models: string | null; allowed_ips: string | null }): ActiveApiKey => ({
+  ...row,
+  models: parseList(row.models),
+  allowed_ips: parseList(row.allowed_ips),
+});
 
 /** API keys in SQLite, stored as SHA-256 hashes (see hashApiKey for why a fast hash). */
 export function createApiKeyRepository(db: Database, options: { now?: Clock } = {}): ApiKeyRepository {
   const now = options.now ?? systemClock;
   const insert = db.prepare<[Omit<ApiKeyRow, "id">]>(
     `INSERT INTO api_keys (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
-       models, expires_at, created_at, last_used_at, revoked_at)
+       models, expires_at, allowed_ips, is_active, created_at, last_used_at, revoked_at)
      VALUES (@user_id, @key_name, @key_prefix, @key_hash, @rate_limit_per_minute, @rate_limit_per_hour,
-       @models, @expires_at, @created_at, @last_used_at, @revoked_at)`,
+       @models, @expires_at, @allowed_ips, @is_active, @created_at, @last_used_at, @revoked_at)`,
   );
-  const selectActive = db.prepare<[string, number], Omit<ActiveApiKey, "models"> & { models: string | null }>(
-    `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at
+  const selectActive = db.prepare<[string, number], Parameters<typeof toActiveApiKey>[0]>(
+    `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
      FROM api_keys k JOIN users u ON u.id = k.user_id
-     WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.is_active = 1`,
+     WHERE k.key_hash = ? AND k.revoked_at IS NULL AND k.is_active = 1 AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.is_active = 1`,
   );
   type PublicRow = Omit<ApiKeyRow, "key_hash">;
   const selectList = db.prepare<{ user_id: number | null; include_revoked: number }, PublicRow>(
@@ -130,7 +194,6 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
   const revokeOne = db.prepare<[number, number]>("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   const touch = db.prepare<[number, number]>("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
 
-  const toRecord = (row: PublicRow): ApiKeyRecord => ({ ...row, models: parseModels(row.models) });
   const markUsedInOneTransaction = db.transaction((ids: readonly number[]) => {
     const at = now();
     for (const id of ids) touch.run(at, id);
@@ -150,16 +213,29 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
     },
     async findActiveByHash(hash) {
       const row = selectActive.get(hash, now());
-      return row ? { ...row, models: parseModels(row.models) } : null;
+      return row ? toActiveApiKey(row) : null;
     },
     async list(filter = {}) {
       return selectList
         .all({ user_id: filter.userId ?? null, include_revoked: filter.includeRevoked ? 1 : 0 })
-        .map(toRecord);
+        .map(toApiKeyRecord);
     },
     async get(id) {
       const row = selectOne.get(id);
-      return row ? toRecord(row) : null;
+      return row ? toApiKeyRecord(row) : null;
+    },
+    async update(id, changes) {
+      const columns = apiKeyChangeColumns(changes, now());
+      const current = selectOne.get(id);
+      if (!current) return null;
+      if (current.revoked_at !== null) throw revokedKey(id);
+      const names = Object.keys(columns);
+      if (names.length > 0) {
+        // Column names come from apiKeyChangeColumns' fixed list, never from the request.
+        const values = names.map((name) => (typeof columns[name] === "boolean" ? Number(columns[name]) : columns[name]));
+        db.prepare(`UPDATE api_keys SET ${names.map((name) => `${name} = ?`).join(", ")} WHERE id = ?`).run(...values, id);
+      }
+      return toApiKeyRecord(selectOne.get(id)!);
     },
     revoke: async (id) => revokeOne.run(now(), id).changes === 1,
     async markUsed(ids) {

@@ -15,7 +15,9 @@ export {
   type CreatedApiKey,
   type NewApiKey,
   type ActiveApiKey,
+  type ApiKeyChanges,
 } from "./api-key-repository.js";
+export { createIpAllowList, checkAllowedIps, MAX_ALLOWED_IPS, type IpAllowList } from "./ip-allow-list.js";
 export {
   createUsageRepository,
   type UsageRepository,

@@ -1,4 +1,5 @@
 import { GatewayError } from "@llmgw/errors";
+import { checkAllowedIps } from "./ip-allow-list.js";
 
 /** Checks for admin input that reaches the store without a schema (CLI); each names the field as `param`. */
 const invalid = (param: string, message: string) => new GatewayError("invalid_request", { message, param });
@@ -38,4 +39,25 @@ export function optionalExpiry(value: unknown, param: string, now: number): numb
   if ((value as number) >= 1e11) throw invalid(param, `'${param}' must be a unix time in seconds, not milliseconds.`);
   if ((value as number) <= now) throw invalid(param, `'${param}' must be in the future.`);
   return value as number;
+}
+
+/** A list of client addresses and CIDRs (ip-allow-list.ts), or null for "from anywhere". */
+export function optionalAllowedIps(value: unknown, param: string): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
+    throw invalid(param, `'${param}' must be a list of IPv4 or IPv6 addresses or CIDRs (null allows every address).`);
+  }
+  const entries = [...new Set(value.map((item: string) => item.trim()))];
+  try {
+    checkAllowedIps(entries);
+  } catch (error) {
+    throw invalid(param, `'${param}': ${(error as Error).message}.`);
+  }
+  return entries;
+}
+
+/** true or false. */
+export function requireBoolean(value: unknown, param: string): boolean {
+  if (typeof value !== "boolean") throw invalid(param, `'${param}' must be true or false.`);
+  return value;
 }

@@ -112,6 +112,11 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE usage_log ADD COLUMN channel TEXT;
   `,
+  // 4: keys an admin can switch off and on again (unlike a revocation), and limit to client addresses.
+  `
+  ALTER TABLE api_keys ADD COLUMN is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1));
+  ALTER TABLE api_keys ADD COLUMN allowed_ips TEXT;
+  `,
 ];
 
 /**
@@ -233,5 +238,9 @@ export const postgresMigrations: readonly string[] = [
   // 3: the upstream channel that served each request (routing across channels); null before.
   `
   ALTER TABLE usage_log ADD COLUMN channel text;
+  `,
+  // 4: keys an admin can switch off and on again (unlike a revocation), and limit to client addresses.
+  `
+  ALTER TABLE api_keys ADD COLUMN is_active boolean NOT NULL DEFAULT true, ADD COLUMN allowed_ips text;
   `,
 ];

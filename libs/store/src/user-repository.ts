@@ -1,7 +1,7 @@
 import { GatewayError } from "@llmgw/errors";
 import { systemClock, type Clock } from "./clock.js";
 import type { Database } from "./open-database.js";
-import { requireText } from "./input-checks.js";
+import { requireBoolean, requireText } from "./input-checks.js";
 import { isUniqueViolation } from "./sqlite-errors.js";
 
 /** A user as the admin API returns it; times are unix seconds. */
@@ -25,6 +25,8 @@ export interface UserRepository {
   /** Every user, oldest first. */
   list(): Promise<UserRecord[]>;
   get(id: number): Promise<UserRecord | null>;
+  /** Switches a user (and so every key of theirs) off or on; null when there is no such user. */
+  setActive(id: number, active: boolean): Promise<UserRecord | null>;
 }
 
 /** A new user's row from admin input (checked here, for both databases). */
@@ -54,6 +56,7 @@ export function createUserRepository(db: Database, options: { now?: Clock } = {}
   );
   const selectAll = db.prepare<[], UserRow>("SELECT * FROM users ORDER BY created_at, id");
   const selectOne = db.prepare<[number], UserRow>("SELECT * FROM users WHERE id = ?");
+  const updateActive = db.prepare<[number, number]>("UPDATE users SET is_active = ? WHERE id = ?");
 
   return {
     async create(input) {
@@ -69,6 +72,11 @@ export function createUserRepository(db: Database, options: { now?: Clock } = {}
     },
     list: async () => selectAll.all().map(toRecord),
     async get(id) {
+      const row = selectOne.get(id);
+      return row ? toRecord(row) : null;
+    },
+    async setActive(id, active) {
+      updateActive.run(requireBoolean(active, "is_active") ? 1 : 0, id);
       const row = selectOne.get(id);
       return row ? toRecord(row) : null;
     },

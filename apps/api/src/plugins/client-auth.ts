@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import type { ClientAuthenticator, Principal } from "../services/client-auth.js";
+import { checkClientAddress, type ClientAuthenticator, type Principal } from "../services/client-auth.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -32,6 +32,11 @@ export function clientAuthHook(authenticator: ClientAuthenticator) {
     // A database outage (503) refuses the request as surely as a bad key: neither reads the body.
     const principal = apiKey ? await authenticator.authenticate(apiKey).catch((error: unknown) => refuse(request, reply, error)) : null;
     if (!principal) refuse(request, reply, new GatewayError("invalid_api_key"));
+    try {
+      checkClientAddress(principal, request.ip);
+    } catch (error) {
+      refuse(request, reply, error);
+    }
     request.principal = principal;
   };
 }

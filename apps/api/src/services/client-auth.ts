@@ -1,4 +1,6 @@
 import { timingSafeEqual, createHash } from "node:crypto";
+import { GatewayError } from "@llmgw/errors";
+import type { IpAllowList } from "@llmgw/store";
 
 /** Who is calling: the key's ids and limits, never the key itself. */
 export interface Principal {
@@ -14,6 +16,16 @@ export interface Principal {
   rateLimitPerHour: number;
   /** Models this key may use; null = all. */
   models: string[] | null;
+  /** Client addresses the key may be used from (its `allowed_ips`); null = anywhere. */
+  allowedIps: IpAllowList | null;
+}
+
+/**
+ * Refuses a key used from an address outside its allow-list: `address` is the socket's peer, or the
+ * client that a trusted proxy names in X-Forwarded-For (TRUST_PROXY; Fastify's `request.ip`).
+ */
+export function checkClientAddress(principal: Principal, address: string | undefined): void {
+  if (principal.allowedIps && !principal.allowedIps.allows(address ?? "")) throw new GatewayError("ip_not_allowed");
 }
 
 /** Turns a presented client key into a Principal, or null when it is not valid. */
@@ -61,6 +73,7 @@ export function createStaticAuthenticator(keys: string[], limits: { perMinute: n
         rateLimitPerMinute: limits.perMinute,
         rateLimitPerHour: limits.perHour,
         models: null,
+        allowedIps: null,
       };
     },
   };

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { GatewayError } from "@llmgw/errors";
-import { hashApiKey, type ActiveApiKey, type ApiKeyRepository } from "@llmgw/store";
+import { createIpAllowList, hashApiKey, type ActiveApiKey, type ApiKeyRepository } from "@llmgw/store";
 import { databaseKeyId, type ClientAuthenticator, type Principal } from "./client-auth.js";
 
 export interface DatabaseAuthenticatorOptions {
@@ -22,6 +22,11 @@ export interface DatabaseAuthenticatorOptions {
 export interface DatabaseAuthenticator extends ClientAuthenticator {
   /** Forgets a key at once (a revocation here or announced by another instance). */
   revoke(keyId: string): void;
+  /**
+   * Forgets what it knows of a key an admin changed here (PATCH), the misses too: a key switched
+   * back on was cached as a miss, which is known by hash only. Misses cost one read each to relearn.
+   */
+  changed(keyId: string): void;
   /** Stamps `last_used_at` of the keys used since the last flush now (the timer does it every `lastUsedFlushMs`). */
   flushLastUsed(): Promise<void>;
 }
@@ -141,6 +146,10 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
       const hash = hashByKeyId.get(keyId);
       if (hash !== undefined) forget(hash);
     },
+    changed(keyId) {
+      this.revoke(keyId);
+      misses.clear();
+    },
     flushLastUsed,
     async close() {
       clearInterval(flushTimer);
@@ -167,5 +176,6 @@ function toPrincipal(row: ActiveApiKey, defaults: DatabaseAuthenticatorOptions["
     rateLimitPerMinute: row.rate_limit_per_minute ?? defaults.perMinute,
     rateLimitPerHour: row.rate_limit_per_hour ?? defaults.perHour,
     models: row.models,
+    allowedIps: row.allowed_ips === null ? null : createIpAllowList(row.allowed_ips),
   };
 }

@@ -1,6 +1,6 @@
 import type { RawData } from "ws";
 import { GatewayError } from "@llmgw/errors";
-import type { ClientAuthenticator, Principal } from "./client-auth.js";
+import { checkClientAddress, type ClientAuthenticator, type Principal } from "./client-auth.js";
 import type { ConnectionLimiter } from "./connection-limiter.js";
 import { REVOKED_KEY_MESSAGE, type KeySessions } from "./key-sessions.js";
 import { ackFrame, type FrameRefs, type WsConnection, type WsOutbound } from "./ws-connection.js";
@@ -57,6 +57,11 @@ export function createWsConnectionAuth(deps: WsConnectionAuthDeps) {
     const principal = await deps.authenticator.authenticate(apiKey);
     if (connection.closed) return;
     if (!principal) return outbound.closeUnauthenticated(connection, "Incorrect API key in the auth frame.");
+    try {
+      checkClientAddress(principal, connection.clientAddress);
+    } catch (error) {
+      return outbound.closeUnauthenticated(connection, (error as GatewayError).message);
+    }
     if (deps.connectionLimiter) {
       try {
         connection.lease = await deps.connectionLimiter.acquire(principal.keyId, "sockets");

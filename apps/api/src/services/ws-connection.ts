@@ -23,6 +23,8 @@ export interface WsConnection {
   principal: Principal | null;
   /** Kept to re-check the key on each action frame: a revoked key stops working here too. */
   apiKey: string | null;
+  /** The client's address (request.ip of the upgrade), for the key's allow-list. */
+  clientAddress: string;
   alive: boolean;
   closed: boolean;
   subscriptions: Map<string, JobSubscription>;
@@ -44,6 +46,7 @@ export interface WsUpgradeAuth {
   principal: Principal | null;
   apiKey: string | null;
   lease?: ConnectionLease;
+  clientAddress: string;
 }
 
 export function newWsConnection(socket: WebSocket, auth: WsUpgradeAuth, requestId: string): WsConnection {
@@ -52,6 +55,7 @@ export function newWsConnection(socket: WebSocket, auth: WsUpgradeAuth, requestI
     requestId,
     principal: auth.principal,
     apiKey: auth.principal ? auth.apiKey : null,
+    clientAddress: auth.clientAddress,
     alive: true,
     closed: false,
     subscriptions: new Map(),

@@ -7,7 +7,7 @@ import type { JobService } from "./job-service.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { ConnectionLease, ConnectionLimiter } from "./connection-limiter.js";
 import type { ReadLimiter } from "./read-limiter.js";
-import { createWsOutbound, newWsConnection, stopSubscriptions, type WsConnection } from "./ws-connection.js";
+import { createWsOutbound, newWsConnection, stopSubscriptions, type WsConnection, type WsUpgradeAuth } from "./ws-connection.js";
 import { createWsConnectionAuth } from "./ws-connection-auth.js";
 import { createWsConnectionSubscriptions } from "./ws-connection-subscriptions.js";
 import { createWsFrameHandlers } from "./ws-frame-handlers.js";
@@ -98,7 +98,7 @@ export function createWsHub(deps: WsHubDeps, overrides: Partial<WsHubOptions> = 
      * Takes over an upgraded socket. `principal` and `apiKey` are set when the upgrade request
      * carried a valid key; otherwise the first frame must authenticate.
      */
-    accept(socket: WebSocket, connectionAuth: { principal: Principal | null; apiKey: string | null; lease?: ConnectionLease }, requestId: string) {
+    accept(socket: WebSocket, connectionAuth: WsUpgradeAuth, requestId: string) {
       const connection = newWsConnection(socket, connectionAuth, requestId);
       connections.add(connection);
       deps.connectionGauge?.inc();

@@ -1,18 +1,19 @@
 import { systemClock, type Clock } from "../clock.js";
 import {
+  apiKeyChangeColumns,
   createdApiKey,
   newApiKeyRow,
-  parseModels,
   publicColumns,
+  revokedKey,
+  toActiveApiKey,
+  toApiKeyRecord,
   unknownUser,
-  type ActiveApiKey,
-  type ApiKeyRecord,
   type ApiKeyRepository,
+  type ApiKeyRow,
 } from "../api-key-repository.js";
-import { pgQuery, violates, type PgPool } from "./pg-database.js";
+import { inTransaction, pgQuery, violates, type PgPool } from "./pg-database.js";
 
-type PublicRow = Omit<ApiKeyRecord, "models"> & { models: string | null };
-const toRecord = (row: PublicRow): ApiKeyRecord => ({ ...row, models: parseModels(row.models) });
+type PublicRow = Omit<ApiKeyRow, "key_hash">;
 
 /** API keys in PostgreSQL, stored as SHA-256 hashes; the same answers as the SQLite repository. */
 export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } = {}): ApiKeyRepository {
@@ -25,11 +26,11 @@ export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } 
         const { rows } = await pgQuery<{ id: number }>(
           pool,
           `INSERT INTO api_keys (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
-             models, expires_at, created_at, last_used_at, revoked_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+             models, expires_at, allowed_ips, created_at, last_used_at, revoked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
           [
             row.user_id, row.key_name, row.key_prefix, row.key_hash, row.rate_limit_per_minute, row.rate_limit_per_hour,
-            row.models, row.expires_at, row.created_at, row.last_used_at, row.revoked_at,
+            row.models, row.expires_at, row.allowed_ips, row.created_at, row.last_used_at, row.revoked_at,
           ],
         );
         return createdApiKey(rows[0].id, created);
@@ -39,14 +40,14 @@ export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } 
       }
     },
     async findActiveByHash(hash) {
-      const { rows } = await pgQuery<Omit<ActiveApiKey, "models"> & { models: string | null }>(
+      const { rows } = await pgQuery<Parameters<typeof toActiveApiKey>[0]>(
         pool,
-        `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at
+        `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
          FROM api_keys k JOIN users u ON u.id = k.user_id
-         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active`,
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND k.is_active AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active`,
         [hash, now()],
       );
-      return rows[0] ? { ...rows[0], models: parseModels(rows[0].models) } : null;
+      return rows[0] ? toActiveApiKey(rows[0]) : null;
     },
     async list(filter = {}) {
       const { rows } = await pgQuery<PublicRow>(
@@ -56,11 +57,27 @@ export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } 
          ORDER BY created_at, id`,
         [filter.userId ?? null, filter.includeRevoked === true],
       );
-      return rows.map(toRecord);
+      return rows.map(toApiKeyRecord);
     },
     async get(id) {
       const { rows } = await pgQuery<PublicRow>(pool, `SELECT ${publicColumns} FROM api_keys WHERE id = $1`, [id]);
-      return rows[0] ? toRecord(rows[0]) : null;
+      return rows[0] ? toApiKeyRecord(rows[0]) : null;
+    },
+    async update(id, changes) {
+      const columns = apiKeyChangeColumns(changes, now());
+      return inTransaction(pool, "BEGIN", async (client) => {
+        const current = await client.query<PublicRow>(`SELECT ${publicColumns} FROM api_keys WHERE id = $1 FOR UPDATE`, [id]);
+        if (!current.rows[0]) return null;
+        if (current.rows[0].revoked_at !== null) throw revokedKey(id);
+        const names = Object.keys(columns);
+        if (names.length === 0) return toApiKeyRecord(current.rows[0]);
+        // Column names come from apiKeyChangeColumns' fixed list, never from the request.
+        const { rows } = await client.query<PublicRow>(
+          `UPDATE api_keys SET ${names.map((name, index) => `${name} = $${index + 1}`).join(", ")} WHERE id = $${names.length + 1} RETURNING ${publicColumns}`,
+          [...names.map((name) => columns[name]), id],
+        );
+        return toApiKeyRecord(rows[0]);
+      });
     },
     revoke: async (id) =>
       (await pgQuery(pool, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [now(), id])).rowCount === 1,

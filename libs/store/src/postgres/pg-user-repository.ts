@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from "../clock.js";
+import { requireBoolean } from "../input-checks.js";
 import { newUserRow, usernameTaken, type UserRecord, type UserRepository } from "../user-repository.js";
 import { pgQuery, violates, type PgPool } from "./pg-database.js";
 
@@ -24,5 +25,8 @@ export function createPgUserRepository(pool: PgPool, options: { now?: Clock } = 
     },
     list: async () => (await pgQuery<UserRecord>(pool, `SELECT ${columns} FROM users ORDER BY created_at, id`)).rows,
     get: async (id) => (await pgQuery<UserRecord>(pool, `SELECT ${columns} FROM users WHERE id = $1`, [id])).rows[0] ?? null,
+    setActive: async (id, active) =>
+      (await pgQuery<UserRecord>(pool, `UPDATE users SET is_active = $1 WHERE id = $2 RETURNING ${columns}`, [requireBoolean(active, "is_active"), id])).rows[0] ??
+      null,
   };
 }

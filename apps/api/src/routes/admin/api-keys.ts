@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import type { ApiKeyRecord, NewApiKey } from "@llmgw/store";
+import { MAX_ALLOWED_IPS, type ApiKeyChanges, type ApiKeyRecord, type NewApiKey } from "@llmgw/store";
 import type { ApiContext } from "../../context.js";
 import { databaseKeyId } from "../../services/client-auth.js";
 import { integerIdParamsSchema, integerIdSchema, integerIdsIn } from "./integer-ids.js";
@@ -9,12 +9,8 @@ import { adminDocs, adminErrors, apiKeySchema, createdApiKeySchema, errorBodySch
 
 const limit = { type: "integer", minimum: 1, nullable: true } as const;
 
-const createApiKeyBody = {
-  type: "object",
-  required: ["user_id", "key_name"],
-  additionalProperties: false,
-  properties: {
-    user_id: { ...integerIdSchema, description: "The owner's id, e.g. 1" },
+/** The fields a key is created with and PATCH may change. */
+const keyFields = {
     key_name: { type: "string", minLength: 1, maxLength: 128 },
     rate_limit_per_minute: { ...limit, description: "Requests per rolling minute; omitted or null = RATE_LIMIT_PER_MINUTE" },
     rate_limit_per_hour: { ...limit, description: "Requests per rolling hour; omitted or null = RATE_LIMIT_PER_HOUR" },
@@ -27,7 +23,27 @@ const createApiKeyBody = {
       nullable: true,
       description: "Models the key may use (others answer 403); omitted or null = every model",
     },
-  },
+    allowed_ips: {
+      type: "array",
+      items: { type: "string", minLength: 1, maxLength: 64 },
+      maxItems: MAX_ALLOWED_IPS,
+      nullable: true,
+      description: "IPv4/IPv6 addresses or CIDRs (`203.0.113.0/24`, `2001:db8::/32`) the key may be used from (others answer 403 ip_not_allowed); omitted or null = anywhere",
+    },
+} as const;
+
+const createApiKeyBody = {
+  type: "object",
+  required: ["user_id", "key_name"],
+  additionalProperties: false,
+  properties: { user_id: { ...integerIdSchema, description: "The owner's id, e.g. 1" }, ...keyFields },
+} as const;
+
+const updateApiKeyBody = {
+  type: "object",
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { ...keyFields, is_active: { type: "boolean", description: "false switches the key off until set true again" } },
 } as const;
 
 const listQuery = {
@@ -86,6 +102,28 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
       const { user_id: userId, include_revoked: includeRevoked } = request.query;
       const keys = await context.apiKeys.list({ userId, includeRevoked: includeRevoked === "true" });
       return { object: "list", data: keys.map(asApiKey) };
+    },
+  );
+
+  app.patch<{ Params: { id: number }; Body: ApiKeyChanges }>(
+    "/api-keys/:id",
+    {
+      preValidation: integerIdsIn("params", ["id"]),
+      schema: {
+        ...adminDocs,
+        summary: "Change a key's name, limits, models, expiry, allowed IPs or active flag (every API instance within 5 s)",
+        params: integerIdParamsSchema,
+        body: updateApiKeyBody,
+        response: { 200: apiKeySchema, 404: errorBodySchema, 408: bodyErrors[408], ...adminErrors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const updated = await context.apiKeys.update(id, request.body);
+      if (!updated) throw new GatewayError("not_found", { message: `No API key with id ${id}.` });
+      // This instance drops its cached lookup now; the others within their cache's 4 s.
+      context.forgetKey(databaseKeyId(id));
+      return asApiKey(updated);
     },
   );
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import type { ApiContext } from "../../context.js";
 import { presentedApiKey } from "../../plugins/client-auth.js";
+import { checkClientAddress } from "../../services/client-auth.js";
 import type { ConnectionLease } from "../../services/connection-limiter.js";
 import { clientErrors, errorResponse, socketCapError } from "../../schemas/error-responses.js";
 
@@ -38,6 +39,7 @@ export async function webSocketRoutes(app: FastifyInstance, context: ApiContext)
       if (apiKey === undefined) return;
       const principal = await context.authenticator.authenticate(apiKey);
       if (!principal) throw new GatewayError("invalid_api_key");
+      checkClientAddress(principal, request.ip);
       request.principal = principal;
       // Over the key's cap: 429 before the upgrade. (A socket authenticated by frame takes its slot in the hub.)
       const lease = await context.connectionLimiter.acquire(principal.keyId, "sockets");
@@ -49,7 +51,11 @@ export async function webSocketRoutes(app: FastifyInstance, context: ApiContext)
     wsHandler: (socket, request) => {
       const principal = request.principal ?? null;
       const lease = leases.get(request);
-      context.wsHub.accept(socket, { principal, apiKey: principal ? (presentedApiKey(request.headers) ?? null) : null, lease }, request.id);
+      context.wsHub.accept(
+        socket,
+        { principal, apiKey: principal ? (presentedApiKey(request.headers) ?? null) : null, lease, clientAddress: request.ip },
+        request.id,
+      );
     },
     handler: async (_request, reply) => {
       reply.header("upgrade", "websocket");
