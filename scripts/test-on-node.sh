@@ -5,7 +5,12 @@
 # anything else ignored), so that better-sqlite3 is built for that Node's ABI while this tree's
 # node_modules stays built for the Node you develop with. The Node binary is the npm registry's `node`
 # package (what `npm exec -p node@24` runs); its headers, which node-gyp builds better-sqlite3 against,
-# come with it. Extra arguments go to vitest. Closes with `N passed, N failed`; with TEST_REPORT=FILE
+# come with it. On Node 22 and newer, after `npm ci`, the copy gets better-sqlite3 13 for libs/store
+# (`npm install better-sqlite3@^13 -w libs/store`, in the copy only: this tree's package.json and lockfile
+# keep 12, which Node 20 needs, while 13 needs Node >= 22 and fixes 12's aborts on Node 24; 13 ships
+# prebuilt Node-API binaries, so it is not compiled); the run says so (`better-sqlite3 X for Node MAJOR`)
+# after checking that it loads and runs a query on that Node.
+# Extra arguments go to vitest. Closes with `N passed, N failed`; with TEST_REPORT=FILE
 # the run's JSON report is written there too (for a caller such as CI that adds up counts).
 set -euo pipefail
 major="${1:?usage: scripts/test-on-node.sh NODE_MAJOR [vitest arguments...]}"
@@ -37,6 +42,18 @@ mkdir "$work/repo"
   | tar --null -T - -cf -) | tar -xf - -C "$work/repo"
 cd "$work/repo"
 npm ci --no-audit --no-fund
+if (( major >= 22 )); then
+  # 13 is a Node-API addon with prebuilt binaries in its package (linux/darwin/win32, x64/arm64; no
+  # install script, so nothing is compiled and the headers above are not used for it): the check
+  # below loads it in this node and runs a query, so a binary that does not fit fails here.
+  npm install better-sqlite3@^13 -w libs/store --no-audit --no-fund
+  sqlite_version="$(cd libs/store && node -e '
+    const Database = require("better-sqlite3");
+    new Database(":memory:").prepare("select 1 as one").get();
+    console.log(require("better-sqlite3/package.json").version);
+  ')"
+  echo "better-sqlite3 $sqlite_version for Node $major"
+fi
 report="${TEST_REPORT:-$work/report.json}"
 rm -f "$report"
 status=0
