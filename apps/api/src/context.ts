@@ -71,7 +71,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
   queue.on("error", () => {}); // surfaced per request as 503
   const limits = { perMinute: config.rateLimitPerMinute, perHour: config.rateLimitPerHour };
 
-  const databaseAuthenticator = config.useDatabaseAuth ? createDatabaseAuthenticator({ keys: apiKeys, defaults: limits }) : null;
+  const databaseAuthenticator = config.useDatabaseAuth ? createDatabaseAuthenticator({ keys: apiKeys, defaults: limits, tokenSecret: config.jwtSecretKey }) : null;
   const authenticator: ClientAuthenticator = databaseAuthenticator ?? createStaticAuthenticator(config.apiKeys ?? [], limits);
   // The API starts without Redis too: it answers 503 (and /readyz says so) until Redis comes.
   const redisUp = await waitForRedis(subscriber, 3000).then(

@@ -50,6 +50,8 @@ describe("admin CLI", () => {
       rate_limit_per_hour: null,
       models: ["deepseek-chat", "gpt-4o"],
       expires_at: 4102444800,
+      allowed_ips: null,
+      is_active: true,
       created_at: expect.any(Number),
       last_used_at: null,
       revoked_at: null,

@@ -33,11 +33,12 @@ async function setup(options: { cacheTtlMs?: number; maxEntries?: number; maxMis
   const user = await createUserRepository(db, { now: storeNow }).create({ username: "alice", email: "a@example.com" });
   const lookups: string[] = [];
   const stamps: number[][] = [];
-  const counted: Pick<ApiKeyRepository, "findActiveByHash" | "markUsed"> = {
+  const counted: Pick<ApiKeyRepository, "findActiveByHash" | "findActiveById" | "markUsed"> = {
     findActiveByHash(hash) {
       lookups.push(hash);
       return keys.findActiveByHash(hash);
     },
+    findActiveById: (id) => keys.findActiveById(id),
     async markUsed(ids) {
       stamps.push([...ids]);
       await keys.markUsed(ids);
@@ -61,6 +62,7 @@ describe("database authenticator", () => {
       rateLimitPerMinute: 5,
       rateLimitPerHour: 50,
       models: ["deepseek-chat"],
+      allowedIps: null,
     });
     expect(await auth.authenticate(plain.api_key)).toEqual({
       keyId: "2",
@@ -69,6 +71,7 @@ describe("database authenticator", () => {
       rateLimitPerMinute: 60,
       rateLimitPerHour: 1000,
       models: null,
+      allowedIps: null,
     });
   });
 
@@ -210,7 +213,7 @@ describe("database authenticator", () => {
       expires_at: null,
       allowed_ips: null,
     };
-    const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: async () => row, markUsed: async () => {} }, defaults });
+    const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: async () => row, findActiveById: async () => row, markUsed: async () => {} }, defaults });
     expect(await auth.authenticate("gw-presented-key-presented-key-00")).toBeNull();
   });
 

@@ -64,6 +64,14 @@ export const variables = {
     description: "bearer token for the admin API and the queue dashboard, at least 16 characters; unset = admin API answers 403",
     secret: true,
   }),
+  jwtSecretKey: variable({
+    name: "JWT_SECRET_KEY",
+    default: undefined,
+    parse: parseSecret(32),
+    description:
+      "when set (at least 32 characters), clients may send an HS256 JWT instead of their key: `sub` = the key's id, `exp` required and at most 24 h ahead; the key's limits, models and allowed IPs apply, and its tokens stop when it is revoked or switched off (database keys only)",
+    secret: true,
+  }),
   useDatabaseAuth: variable({
     name: "USE_DATABASE_AUTH",
     default: "true",

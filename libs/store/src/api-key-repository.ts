@@ -71,8 +71,10 @@ export interface ActiveApiKey {
 export interface ApiKeyRepository {
   /** Throws GatewayError `invalid_request` for bad fields or a `user_id` that does not exist. */
   create(input: NewApiKey): Promise<CreatedApiKey>;
-  /** The key with this hash if it is usable now: not revoked, not expired, its user active. */
+  /** The key with this hash if it is usable now: not revoked, switched on, not expired, its user active. */
   findActiveByHash(hash: string): Promise<ActiveApiKey | null>;
+  /** The same for a key id (a client token names its key by id). */
+  findActiveById(id: number): Promise<ActiveApiKey | null>;
   /** Keys oldest first; revoked ones only with `includeRevoked`. */
   list(filter?: { userId?: number; includeRevoked?: boolean }): Promise<ApiKeyRecord[]>;
   get(id: number): Promise<ApiKeyRecord | null>;
@@ -179,11 +181,11 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
      VALUES (@user_id, @key_name, @key_prefix, @key_hash, @rate_limit_per_minute, @rate_limit_per_hour,
        @models, @expires_at, @allowed_ips, @is_active, @created_at, @last_used_at, @revoked_at)`,
   );
-  const selectActive = db.prepare<[string, number], Parameters<typeof toActiveApiKey>[0]>(
-    `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
+  const activeColumns = `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
      FROM api_keys k JOIN users u ON u.id = k.user_id
-     WHERE k.key_hash = ? AND k.revoked_at IS NULL AND k.is_active = 1 AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.is_active = 1`,
-  );
+     WHERE k.revoked_at IS NULL AND k.is_active = 1 AND (k.expires_at IS NULL OR k.expires_at > @now) AND u.is_active = 1`;
+  const selectActive = db.prepare<{ hash: string; now: number }, Parameters<typeof toActiveApiKey>[0]>(`${activeColumns} AND k.key_hash = @hash`);
+  const selectActiveById = db.prepare<{ id: number; now: number }, Parameters<typeof toActiveApiKey>[0]>(`${activeColumns} AND k.id = @id`);
   type PublicRow = Omit<ApiKeyRow, "key_hash">;
   const selectList = db.prepare<{ user_id: number | null; include_revoked: number }, PublicRow>(
     `SELECT ${publicColumns} FROM api_keys
@@ -212,7 +214,11 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
       return createdApiKey(id, created);
     },
     async findActiveByHash(hash) {
-      const row = selectActive.get(hash, now());
+      const row = selectActive.get({ hash, now: now() });
+      return row ? toActiveApiKey(row) : null;
+    },
+    async findActiveById(id) {
+      const row = selectActiveById.get({ id, now: now() });
       return row ? toActiveApiKey(row) : null;
     },
     async list(filter = {}) {

@@ -101,6 +101,9 @@ describe("migration to integer ids", () => {
       rate_limit_per_hour: 100,
       models: ["deepseek-chat"],
       expires_at: 1_900_000_000,
+      // Columns of later migrations, at their defaults.
+      allowed_ips: null,
+      is_active: true,
       created_at: 1_700_000_300,
       last_used_at: 1_700_000_900,
       revoked_at: null,

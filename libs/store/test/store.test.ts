@@ -282,6 +282,8 @@ describe.each(dialects)("$name store", (dialect) => {
         rate_limit_per_hour: 100,
         models: ["deepseek-chat", "gpt-4o"],
         expires_at: 1_800_003_600,
+        allowed_ips: null,
+        is_active: true,
         created_at: 1_800_000_000,
         last_used_at: null,
         revoked_at: null,
@@ -296,6 +298,7 @@ describe.each(dialects)("$name store", (dialect) => {
         rate_limit_per_hour: 100,
         models: ["deepseek-chat", "gpt-4o"],
         expires_at: 1_800_003_600,
+        allowed_ips: null,
       });
       expect(await keys.findActiveByHash(hashApiKey(`${created.api_key}x`))).toBeNull();
     });
@@ -353,6 +356,28 @@ describe.each(dialects)("$name store", (dialect) => {
       expect(await keys.findActiveByHash(hashApiKey(created.api_key))).toBeNull();
       expect(await keys.list()).toEqual([]);
       expect((await keys.list({ includeRevoked: true })).map((key) => key.revoked_at)).toEqual([clock.now]);
+    });
+
+    it("updates a key's fields, switches it off and on, finds it by id only while usable, and never changes a revoked key", async () => {
+      const { users, keys, clock } = await setup();
+      const user = await users.create({ username: "alice", email: "a@example.com" });
+      const created = await keys.create({ user_id: user.id, key_name: "dev", allowed_ips: ["10.0.0.0/8"] });
+      expect(await keys.findActiveById(created.id)).toMatchObject({ id: created.id, allowed_ips: ["10.0.0.0/8"] });
+      const updated = await keys.update(created.id, { key_name: "renamed", rate_limit_per_hour: 50, allowed_ips: null, is_active: false });
+      expect(updated).toMatchObject({ key_name: "renamed", rate_limit_per_hour: 50, allowed_ips: null, is_active: false, models: null });
+      expect(await keys.findActiveById(created.id)).toBeNull();
+      expect(await keys.findActiveByHash(hashApiKey(created.api_key))).toBeNull();
+      await keys.update(created.id, { is_active: true });
+      expect(await keys.findActiveByHash(hashApiKey(created.api_key))).toMatchObject({ key_name: "renamed", allowed_ips: null });
+      expect(await users.setActive(user.id, false)).toMatchObject({ is_active: false });
+      expect(await keys.findActiveById(created.id)).toBeNull();
+      await users.setActive(user.id, true);
+      await expect(keys.update(created.id, { expires_at: clock.now - 1 })).rejects.toMatchObject({ param: "expires_at" });
+      await expect(keys.update(created.id, { allowed_ips: ["nope"] })).rejects.toMatchObject({ param: "allowed_ips" });
+      expect(await keys.update(created.id + 100, { key_name: "x" })).toBeNull();
+      await keys.revoke(created.id);
+      await expect(keys.update(created.id, { is_active: true })).rejects.toMatchObject({ param: "id" });
+      expect(await keys.findActiveById(created.id)).toBeNull();
     });
 
     it("stops finding the keys of an inactive user", async () => {

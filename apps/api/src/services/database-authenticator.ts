@@ -2,9 +2,12 @@ import { timingSafeEqual } from "node:crypto";
 import { GatewayError } from "@llmgw/errors";
 import { createIpAllowList, hashApiKey, type ActiveApiKey, type ApiKeyRepository } from "@llmgw/store";
 import { databaseKeyId, type ClientAuthenticator, type Principal } from "./client-auth.js";
+import { looksLikeToken, verifyClientToken } from "./client-token.js";
 
 export interface DatabaseAuthenticatorOptions {
-  keys: Pick<ApiKeyRepository, "findActiveByHash" | "markUsed">;
+  keys: Pick<ApiKeyRepository, "findActiveByHash" | "findActiveById" | "markUsed">;
+  /** JWT_SECRET_KEY: clients may present an HS256 token naming their key (client-token.ts) instead of the key. */
+  tokenSecret?: string;
   /** Limits for keys that have none of their own (RATE_LIMIT_PER_MINUTE / RATE_LIMIT_PER_HOUR). */
   defaults: { perMinute: number; perHour: number };
   /** How long a lookup, found or not, is trusted; bounds how long a key revoked elsewhere keeps working. */
@@ -64,6 +67,8 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
   // Hash -> the miss is trusted until then.
   const misses = new Map<string, number>();
   const usedSinceFlush = new Set<number>();
+  // Keys reached through client tokens, by database id: every token of a key shares one lookup.
+  const byId = new Map<number, KeyEntry>();
 
   function remember(hash: string, entry: KeyEntry): void {
     forget(hash);
@@ -84,16 +89,40 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
     while (misses.size > maxMisses) misses.delete(misses.keys().next().value as string);
   }
 
-  async function lookUp(hash: string, at: number): Promise<KeyEntry | null> {
-    let row: ActiveApiKey | null;
+  async function read(find: () => Promise<ActiveApiKey | null>): Promise<ActiveApiKey | null> {
     try {
-      row = await keys.findActiveByHash(hash);
+      return await find();
     } catch (error) {
       throw new GatewayError("service_unavailable", { cause: error });
     }
+  }
+
+  async function lookUp(hash: string, at: number): Promise<KeyEntry | null> {
+    const row = await read(() => keys.findActiveByHash(hash));
     // The index found the row by this hash; comparing again in constant time keeps the final
     // decision free of timing differences whatever the index lookup does.
     if (!row || !sameHash(row.key_hash, hash)) return null;
+    return entryOf(row, at);
+  }
+
+  const isFresh = (entry: KeyEntry, at: number) => at < entry.freshUntil && (entry.keyExpiresAt === null || at < entry.keyExpiresAt);
+
+  /** A client token: its signature and times checked here, its key looked up by id (at most once per TTL). */
+  async function byToken(token: string, at: number): Promise<Principal | null> {
+    const id = verifyClientToken(token, options.tokenSecret!, Math.floor(at / 1000));
+    if (id === null) return null;
+    const cached = byId.get(id);
+    if (cached && isFresh(cached, at)) return served(cached);
+    byId.delete(id);
+    const row = await read(() => keys.findActiveById(id));
+    if (!row) return null;
+    const entry = entryOf(row, at);
+    byId.set(id, entry);
+    while (byId.size > maxEntries) byId.delete(byId.keys().next().value as number);
+    return served(entry);
+  }
+
+  function entryOf(row: ActiveApiKey, at: number): KeyEntry {
     return {
       principal: toPrincipal(row, defaults),
       id: row.id,
@@ -123,10 +152,11 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
   return {
     async authenticate(apiKey) {
       if (apiKey === "") return null;
-      const hash = hashApiKey(apiKey);
       const at = now();
+      if (options.tokenSecret && looksLikeToken(apiKey)) return byToken(apiKey, at);
+      const hash = hashApiKey(apiKey);
       const cached = valid.get(hash);
-      if (cached && at < cached.freshUntil && (cached.keyExpiresAt === null || at < cached.keyExpiresAt)) {
+      if (cached && isFresh(cached, at)) {
         remember(hash, cached);
         return served(cached);
       }
@@ -145,6 +175,7 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
     revoke(keyId) {
       const hash = hashByKeyId.get(keyId);
       if (hash !== undefined) forget(hash);
+      byId.delete(Number(keyId));
     },
     changed(keyId) {
       this.revoke(keyId);
@@ -154,6 +185,7 @@ export function createDatabaseAuthenticator(options: DatabaseAuthenticatorOption
     async close() {
       clearInterval(flushTimer);
       valid.clear();
+      byId.clear();
       hashByKeyId.clear();
       misses.clear();
       await flushLastUsed();

@@ -18,6 +18,16 @@ type PublicRow = Omit<ApiKeyRow, "key_hash">;
 /** API keys in PostgreSQL, stored as SHA-256 hashes; the same answers as the SQLite repository. */
 export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } = {}): ApiKeyRepository {
   const now = options.now ?? systemClock;
+  async function findActive(match: string, value: string | number) {
+    const { rows } = await pgQuery<Parameters<typeof toActiveApiKey>[0]>(
+      pool,
+      `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
+       FROM api_keys k JOIN users u ON u.id = k.user_id
+       WHERE ${match} AND k.revoked_at IS NULL AND k.is_active AND (k.expires_at IS NULL OR k.expires_at > $1) AND u.is_active`,
+      [now(), value],
+    );
+    return rows[0] ? toActiveApiKey(rows[0]) : null;
+  }
   return {
     async create(input) {
       const created = newApiKeyRow(input, now());
@@ -39,16 +49,8 @@ export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } 
         throw error;
       }
     },
-    async findActiveByHash(hash) {
-      const { rows } = await pgQuery<Parameters<typeof toActiveApiKey>[0]>(
-        pool,
-        `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
-         FROM api_keys k JOIN users u ON u.id = k.user_id
-         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND k.is_active AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active`,
-        [hash, now()],
-      );
-      return rows[0] ? toActiveApiKey(rows[0]) : null;
-    },
+    findActiveByHash: (hash) => findActive("k.key_hash = $2", hash),
+    findActiveById: (id) => findActive("k.id = $2", id),
     async list(filter = {}) {
       const { rows } = await pgQuery<PublicRow>(
         pool,
