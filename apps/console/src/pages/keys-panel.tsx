@@ -102,16 +102,16 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
                 <td>
                   {key.rate_limit_per_minute ?? t("keys.default")} / {key.rate_limit_per_hour ?? t("keys.default")}
                 </td>
-                <td>{key.models?.join(", ") ?? t("common.all")}</td>
-                <td>{key.allowed_ips?.join(", ") ?? t("keys.anywhere")}</td>
-                <td>{key.expires_at === null ? t("common.never") : formatTime(key.expires_at, language)}</td>
-                <td>{formatTime(key.last_used_at, language)}</td>
+                <td class="wrap">{key.models?.join(", ") ?? t("common.all")}</td>
+                <td class="wrap">{key.allowed_ips?.join(", ") ?? t("keys.anywhere")}</td>
+                <td class="wrap">{key.expires_at === null ? t("common.never") : formatTime(key.expires_at, language)}</td>
+                <td class="wrap">{formatTime(key.last_used_at, language)}</td>
                 <td data-testid="key-status">
                   <span class={`status status-${status(key).tone}`}>{status(key).text}</span>
                 </td>
-                <td class="row-actions">
+                <td>
                   {key.revoked_at === null && (
-                    <>
+                    <div class="row-actions">
                       <button type="button" onClick={() => setEditing(key)}>
                         {t("keys.edit")}
                       </button>
@@ -121,7 +121,7 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
                       <button type="button" class="danger" onClick={() => setRevoking(key)}>
                         {t("keys.revoke")}
                       </button>
-                    </>
+                    </div>
                   )}
                 </td>
               </tr>

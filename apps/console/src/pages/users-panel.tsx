@@ -83,7 +83,7 @@ export function UsersPanel(props: { users: User[]; error: string | null; onChang
                     {user.is_active ? t("users.statusActive") : t("users.statusDisabled")}
                   </span>
                 </td>
-                <td class="row-actions">
+                <td>
                   <button type="button" onClick={() => setActive(user, !user.is_active)}>
                     {user.is_active ? t("users.disable") : t("users.enable")}
                   </button>
