@@ -49,6 +49,14 @@ try {
       await page.goto(`${gateway.url}/console/${name}`);
       await ready(page, name);
       await shoot(page, `${language}-${name}`);
+      if (name === "keys") {
+        // The edit form of a key, over the page.
+        await page.locator('tr[data-key-name="ada-ci"]').getByRole("button", { name: language === "zh" ? "编辑" : "Edit" }).click();
+        await page.getByTestId("edit-key-dialog").locator("form").waitFor();
+        await shoot(page, `${language}-keys-edit`);
+        await page.keyboard.press("Escape");
+        await page.getByTestId("edit-key-dialog").waitFor({ state: "hidden" });
+      }
     }
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${gateway.url}/console/overview`);
@@ -100,6 +108,10 @@ async function seed() {
     headers: { authorization: `Bearer ${keys[2].api_key}`, "content-type": "application/json" },
     body: JSON.stringify({ request: { model: "deepseek-reasoner", messages: [{ role: "user", content: "a long one [[mock:hang]]" }] } }),
   });
+  // After the traffic: an allow-list on one key, and a key switched off.
+  await admin("PATCH", `/api-keys/${keys[1].id}`, { allowed_ips: ["10.0.0.0/8", "2001:db8::/32"] });
+  const old = await admin("POST", "/api-keys", { user_id: lin.id, key_name: "lin-old-script", allowed_ips: ["203.0.113.7"] });
+  await admin("PATCH", `/api-keys/${old.id}`, { is_active: false });
   return keys.map((key) => ({ id: String(key.id), userId: String(key.user_id) }));
 }
 

@@ -148,6 +148,70 @@ describe("the console, signed in", () => {
     expect((await adminGet(`/jobs/${job.id}`)).status).toBe("cancelled");
   }, 45_000);
 
+  it("edits the key's per-minute limit and allowed IPs, which take effect at once", async () => {
+    await page.getByRole("link", { name: "Users and keys" }).click();
+    await page.waitForURL(`${base}/keys`);
+    const row = page.locator(`tr[data-key-name="${keyName}"]`);
+    const dialog = page.getByTestId("edit-key-dialog");
+    const stored = async () => (await adminGet("/api-keys")).data.find((key: { key_name: string }) => key.key_name === keyName);
+    expect(await stored()).toMatchObject({ rate_limit_per_minute: null, allowed_ips: null, is_active: true });
+
+    await row.getByRole("button", { name: "Edit" }).click();
+    await dialog.getByLabel("Requests per minute").fill("42");
+    await dialog.getByLabel("Allowed IPs").fill("203.0.113.0/24\n2001:db8::/32");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await row.getByText("203.0.113.0/24, 2001:db8::/32").waitFor();
+    expect(await stored()).toMatchObject({ rate_limit_per_minute: 42, allowed_ips: ["203.0.113.0/24", "2001:db8::/32"] });
+    // This test's requests come from 127.0.0.1, which the list leaves out.
+    await expect.poll(async () => (await ask(apiKey, "from outside the list")).status, { timeout: 6_000 }).toBe(403);
+    const outside = await ask(apiKey, "from outside the list");
+    expect(((await outside.json()) as { error: { code: string } }).error.code).toBe("ip_not_allowed");
+
+    // Only the changed field is sent; the limit stays.
+    await row.getByRole("button", { name: "Edit" }).click();
+    expect(await dialog.getByLabel("Requests per minute").inputValue()).toBe("42");
+    await dialog.getByLabel("Allowed IPs").fill("127.0.0.1, ::1");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await row.getByText("127.0.0.1, ::1").waitFor();
+    expect(await stored()).toMatchObject({ rate_limit_per_minute: 42, allowed_ips: ["127.0.0.1", "::1"] });
+    await expect.poll(async () => (await ask(apiKey, "from inside the list")).status, { timeout: 6_000 }).toBe(200);
+    // The gateway applies the new limit: the minute window (42) binds before the hour's default (1000).
+    const limited = await ask(apiKey, "under the new limit");
+    expect(limited.status).toBe(200);
+    expect(limited.headers.get("x-ratelimit-limit-requests")).toBe("42");
+  }, 45_000);
+
+  it("switches the key off (the gateway answers 401) and on again from the keyboard", async () => {
+    const row = page.locator(`tr[data-key-name="${keyName}"]`);
+    await row.getByRole("button", { name: "Disable" }).click();
+    await row.getByTestId("key-status").getByText("disabled", { exact: true }).waitFor();
+    expect((await adminGet("/api-keys")).data.find((key: { key_name: string }) => key.key_name === keyName).is_active).toBe(false);
+    await expect.poll(async () => (await ask(apiKey, "while switched off")).status, { timeout: 6_000 }).toBe(401);
+
+    await row.getByRole("button", { name: "Enable" }).focus();
+    await page.keyboard.press("Enter");
+    await row.getByTestId("key-status").getByText("active", { exact: true }).waitFor();
+    await row.getByRole("button", { name: "Disable" }).waitFor();
+    await expect.poll(async () => (await ask(apiKey, "switched on again")).status, { timeout: 6_000 }).toBe(200);
+  }, 45_000);
+
+  it("switches the user off, which refuses their key, and on again", async () => {
+    const user = page.getByTestId("users-table").locator(`tr[data-username="${username}"]`);
+    const keyStatus = page.locator(`tr[data-key-name="${keyName}"]`).getByTestId("key-status");
+    await user.getByRole("button", { name: "Disable" }).click();
+    await user.getByTestId("user-status").getByText("disabled", { exact: true }).waitFor();
+    await keyStatus.getByText("user disabled", { exact: true }).waitFor();
+    expect((await adminGet("/users")).data.find((entry: { username: string }) => entry.username === username).is_active).toBe(false);
+    await expect.poll(async () => (await ask(apiKey, "owner switched off")).status, { timeout: 6_000 }).toBe(401);
+
+    await user.getByRole("button", { name: "Enable" }).click();
+    await user.getByTestId("user-status").getByText("active", { exact: true }).waitFor();
+    await keyStatus.getByText("active", { exact: true }).waitFor();
+    await expect.poll(async () => (await ask(apiKey, "owner switched on")).status, { timeout: 6_000 }).toBe(200);
+  }, 45_000);
+
   it("revokes the key after a confirmation, and the API refuses it", async () => {
     await page.getByRole("link", { name: "Users and keys" }).click();
     const row = page.locator(`tr[data-key-name="${keyName}"]`);
@@ -206,4 +270,40 @@ describe("a session ended elsewhere", () => {
     await page.waitForURL(`${base}/sign-in?next=jobs`);
     await page.getByLabel("管理员令牌").waitFor();
   });
+});
+
+describe("a value the API refuses", () => {
+  // After the console-error check above: the browser logs the 400 it answers as an error.
+  it("shows the API's message next to the field it names, in Chinese, and changes nothing", async () => {
+    const otherName = `edited-${randomUUID().slice(0, 8)}`;
+    const userId = (await adminGet("/users")).data.find((entry: { username: string }) => entry.username === username).id as number;
+    const created = await fetch(`${stack.gateway.url}/api/v1/admin/api-keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: userId, key_name: otherName }),
+    });
+    expect(created.status).toBe(201);
+    await page.goto(`${base}/keys`);
+    await page.waitForURL(/sign-in/);
+    await page.getByLabel("管理员令牌").fill(ADMIN_TOKEN);
+    await page.getByRole("button", { name: "登录" }).click();
+    await page.waitForURL(`${base}/keys`);
+    const row = page.locator(`tr[data-key-name="${otherName}"]`);
+    await row.getByRole("button", { name: "编辑" }).click();
+    const dialog = page.getByTestId("edit-key-dialog");
+    await dialog.getByLabel("每分钟请求数").fill("5");
+    await dialog.getByLabel("允许的 IP").fill("203.0.113.0/24\nnot-an-address");
+    await dialog.getByRole("button", { name: "保存" }).click();
+    const error = dialog.locator("#edit-key-error-allowed_ips");
+    await error.getByText("not-an-address").waitFor();
+    expect(await dialog.getByLabel("允许的 IP").getAttribute("aria-invalid")).toBe("true");
+    expect(await dialog.getByLabel("允许的 IP").getAttribute("aria-describedby")).toBe("edit-key-error-allowed_ips");
+    // The request is refused whole: neither the limit nor the list was stored.
+    expect((await adminGet("/api-keys")).data.find((key: { key_name: string }) => key.key_name === otherName)).toMatchObject({
+      rate_limit_per_minute: null,
+      allowed_ips: null,
+    });
+    await dialog.getByRole("button", { name: "取消" }).click();
+    await dialog.waitFor({ state: "hidden" });
+  }, 45_000);
 });

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly code: string | null,
+    /** The request field the error is about (OpenAI's `param`, e.g. `allowed_ips` or `allowed_ips[0]`), when named. */
+    readonly param: string | null = null,
   ) {
     super(message);
   }
@@ -29,7 +31,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (!response.ok) {
     const error = payload?.error ?? {};
     if (response.status === 401 && !path.startsWith("/console/api/session")) dispatchEvent(new Event(SESSION_ENDED_EVENT));
-    throw new ApiError(response.status, error.message ?? response.statusText, error.code ?? null);
+    throw new ApiError(response.status, error.message ?? response.statusText, error.code ?? null, error.param ?? null);
   }
   return payload as T;
 }

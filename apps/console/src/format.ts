@@ -37,3 +37,8 @@ export function secondsToLocalDate(seconds: number): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
+
+/** A list typed one per line or comma-separated, without blanks or repeats. */
+export function splitList(text: string): string[] {
+  return [...new Set(text.split(/[\n,]/).map((entry) => entry.trim()).filter(Boolean))];
+}

@@ -21,9 +21,22 @@ export interface ApiKey {
   rate_limit_per_hour: number | null;
   models: string[] | null;
   expires_at: number | null;
+  allowed_ips: string[] | null;
+  is_active: boolean;
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+}
+
+/** The fields PATCH /api-keys/{id} may change (null = back to the default). */
+export interface ApiKeyChanges {
+  key_name?: string;
+  rate_limit_per_minute?: number | null;
+  rate_limit_per_hour?: number | null;
+  models?: string[] | null;
+  expires_at?: number | null;
+  allowed_ips?: string[] | null;
+  is_active?: boolean;
 }
 
 export interface CreatedApiKey extends ApiKey {

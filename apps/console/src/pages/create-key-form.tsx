@@ -1,10 +1,10 @@
 import { useState } from "preact/hooks";
 import { admin, ApiError } from "../api.js";
-import { localDateToSeconds } from "../format.js";
+import { localDateToSeconds, splitList } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { CreatedApiKey, User } from "../types.js";
 
-/** Creates a key with the fields the admin API has: owner, name, limits, models, expiry. */
+/** Creates a key with the fields the admin API has: owner, name, limits, models, allowed IPs, expiry. */
 export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedApiKey) => void }) {
   const { t } = useI18n();
   const [userId, setUserId] = useState("");
@@ -13,6 +13,7 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
   const [perHour, setPerHour] = useState("");
   const [models, setModels] = useState("");
   const [expires, setExpires] = useState("");
+  const [allowedIps, setAllowedIps] = useState("");
   const [error, setError] = useState<string | null>(null);
   const value = (setter: (text: string) => void) => (event: Event) => setter((event.target as HTMLInputElement).value);
 
@@ -20,6 +21,7 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
     event.preventDefault();
     setError(null);
     const modelList = models.split(",").map((model) => model.trim()).filter(Boolean);
+    const ipList = splitList(allowedIps);
     try {
       const key = await admin<CreatedApiKey>("POST", "/api-keys", {
         user_id: Number(userId),
@@ -28,12 +30,14 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
         ...(perHour ? { rate_limit_per_hour: Number(perHour) } : {}),
         ...(modelList.length > 0 ? { models: modelList } : {}),
         ...(expires ? { expires_at: localDateToSeconds(expires) } : {}),
+        ...(ipList.length > 0 ? { allowed_ips: ipList } : {}),
       });
       setName("");
       setPerMinute("");
       setPerHour("");
       setModels("");
       setExpires("");
+      setAllowedIps("");
       props.onCreated(key);
     } catch (failure) {
       setError(failure instanceof ApiError ? failure.message : String(failure));
@@ -68,6 +72,10 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
       <label>
         {t("keys.models")}
         <input name="models" placeholder={t("keys.modelsHint")} value={models} onInput={value(setModels)} />
+      </label>
+      <label>
+        {t("keys.allowedIps")}
+        <input name="allowed_ips" placeholder={t("keys.allowedIpsShortHint")} value={allowedIps} onInput={value(setAllowedIps)} />
       </label>
       <label>
         {t("keys.expires")}

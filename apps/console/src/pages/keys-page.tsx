@@ -6,7 +6,7 @@ import type { List, User } from "../types.js";
 import { KeysPanel } from "./keys-panel.js";
 import { UsersPanel } from "./users-panel.js";
 
-/** Users and their keys: list, search, create; keys are revoked with a confirmation. */
+/** Users and their keys: list, search, create, switch off and on; keys are edited, and revoked with a confirmation. */
 export function KeysPage() {
   const { t } = useI18n();
   const users = usePolling(() => admin<List<User>>("GET", "/users"), []);
@@ -14,7 +14,7 @@ export function KeysPage() {
   return (
     <section>
       <h1>{t("nav.keys")}</h1>
-      <UsersPanel users={users.value?.data ?? []} error={users.error} onCreated={users.reload} />
+      <UsersPanel users={users.value?.data ?? []} error={users.error} onChanged={users.reload} />
       <KeysPanel users={users.value?.data ?? []} version={keysVersion} onChanged={() => setKeysVersion((n) => n + 1)} />
     </section>
   );

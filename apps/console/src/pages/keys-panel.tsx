@@ -6,24 +6,44 @@ import { formatTime } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { ApiKey, CreatedApiKey, List, User } from "../types.js";
 import { CreateKeyForm } from "./create-key-form.js";
+import { EditKeyDialog } from "./edit-key-dialog.js";
 import { NewKeyDialog } from "./new-key-dialog.js";
 
-/** The keys: search, filter revoked, create (shown once), revoke with a confirmation. */
+/** The keys: search, filter revoked, create (shown once), edit, switch off and on, revoke with a confirmation. */
 export function KeysPanel(props: { users: User[]; version: number; onChanged: () => void }) {
   const { t, language } = useI18n();
   const [search, setSearch] = useState("");
   const [showRevoked, setShowRevoked] = useState(false);
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const [editing, setEditing] = useState<ApiKey | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
   const keys = usePolling(() => admin<List<ApiKey>>("GET", `/api-keys${query({ include_revoked: showRevoked ? "true" : undefined })}`), [showRevoked, props.version]);
-  const userName = (id: number) => props.users.find((user) => user.id === id)?.username ?? `#${id}`;
+  const owner = (id: number) => props.users.find((user) => user.id === id);
+  const userName = (id: number) => owner(id)?.username ?? `#${id}`;
   const needle = search.trim().toLowerCase();
   const shown = (keys.value?.data ?? []).filter(
     (key) => !needle || `${key.key_name} ${key.key_prefix} ${userName(key.user_id)} ${(key.models ?? []).join(" ")}`.toLowerCase().includes(needle),
   );
   const now = Date.now() / 1000;
-  const status = (key: ApiKey) =>
-    key.revoked_at !== null ? t("keys.statusRevoked") : key.expires_at !== null && key.expires_at <= now ? t("keys.statusExpired") : t("keys.statusActive");
+  const status = (key: ApiKey): { text: string; tone: string } => {
+    if (key.revoked_at !== null) return { text: t("keys.statusRevoked"), tone: "cancelled" };
+    if (!key.is_active) return { text: t("keys.statusDisabled"), tone: "failed" };
+    if (owner(key.user_id)?.is_active === false) return { text: t("keys.statusUserDisabled"), tone: "failed" };
+    if (key.expires_at !== null && key.expires_at <= now) return { text: t("keys.statusExpired"), tone: "cancelled" };
+    return { text: t("keys.statusActive"), tone: "succeeded" };
+  };
+
+  /** Switches a key off (it answers 401 on every API instance within seconds) or on again. */
+  const setActive = async (key: ApiKey, active: boolean) => {
+    setActionError(null);
+    try {
+      await admin<ApiKey>("PATCH", `/api-keys/${key.id}`, { is_active: active });
+      props.onChanged();
+    } catch (failure) {
+      setActionError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
 
   const revoke = async () => {
     if (!revoking) return;
@@ -52,7 +72,7 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
           {t("keys.showRevoked")}
         </label>
       </div>
-      {keys.error && <p role="alert" class="error">{keys.error}</p>}
+      {(actionError ?? keys.error) && <p role="alert" class="error">{actionError ?? keys.error}</p>}
       <div class="table-wrap">
         <table data-testid="keys-table">
           <thead>
@@ -63,6 +83,7 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
               <th>{t("keys.prefix")}</th>
               <th>{t("keys.limits")}</th>
               <th>{t("keys.models")}</th>
+              <th>{t("keys.allowedIps")}</th>
               <th>{t("keys.expires")}</th>
               <th>{t("keys.lastUsed")}</th>
               <th>{t("keys.status")}</th>
@@ -81,15 +102,26 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
                 <td>
                   {key.rate_limit_per_minute ?? t("keys.default")} / {key.rate_limit_per_hour ?? t("keys.default")}
                 </td>
-                <td>{key.models?.join(", ") ?? t("common.all")}</td>
-                <td>{key.expires_at === null ? t("common.never") : formatTime(key.expires_at, language)}</td>
-                <td>{formatTime(key.last_used_at, language)}</td>
-                <td>{status(key)}</td>
+                <td class="wrap">{key.models?.join(", ") ?? t("common.all")}</td>
+                <td class="wrap">{key.allowed_ips?.join(", ") ?? t("keys.anywhere")}</td>
+                <td class="wrap">{key.expires_at === null ? t("common.never") : formatTime(key.expires_at, language)}</td>
+                <td class="wrap">{formatTime(key.last_used_at, language)}</td>
+                <td data-testid="key-status">
+                  <span class={`status status-${status(key).tone}`}>{status(key).text}</span>
+                </td>
                 <td>
                   {key.revoked_at === null && (
-                    <button type="button" class="danger" onClick={() => setRevoking(key)}>
-                      {t("keys.revoke")}
-                    </button>
+                    <div class="row-actions">
+                      <button type="button" onClick={() => setEditing(key)}>
+                        {t("keys.edit")}
+                      </button>
+                      <button type="button" onClick={() => setActive(key, !key.is_active)}>
+                        {key.is_active ? t("keys.disable") : t("keys.enable")}
+                      </button>
+                      <button type="button" class="danger" onClick={() => setRevoking(key)}>
+                        {t("keys.revoke")}
+                      </button>
+                    </div>
                   )}
                 </td>
               </tr>
@@ -98,6 +130,14 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
         </table>
       </div>
       <NewKeyDialog created={created} onClose={() => setCreated(null)} />
+      <EditKeyDialog
+        apiKey={editing}
+        onSaved={() => {
+          setEditing(null);
+          props.onChanged();
+        }}
+        onClose={() => setEditing(null)}
+      />
       <ConfirmDialog
         open={revoking !== null}
         title={t("keys.revokeTitle")}

@@ -4,8 +4,8 @@ import { formatTime } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { User } from "../types.js";
 
-/** The users: a search box, a table, and a form that creates one. */
-export function UsersPanel(props: { users: User[]; error: string | null; onCreated: () => void }) {
+/** The users: a search box, a table, a form that creates one, and a switch that turns one (and their keys) off or on. */
+export function UsersPanel(props: { users: User[]; error: string | null; onChanged: () => void }) {
   const { t, language } = useI18n();
   const [search, setSearch] = useState("");
   const [username, setUsername] = useState("");
@@ -21,7 +21,18 @@ export function UsersPanel(props: { users: User[]; error: string | null; onCreat
       await admin("POST", "/users", { username, email });
       setUsername("");
       setEmail("");
-      props.onCreated();
+      props.onChanged();
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure.message : String(failure));
+    }
+  };
+
+  /** A switched-off user's keys all answer 401 until the user is switched on again. */
+  const setActive = async (user: User, active: boolean) => {
+    setError(null);
+    try {
+      await admin<User>("PATCH", `/users/${user.id}`, { is_active: active });
+      props.onChanged();
     } catch (failure) {
       setError(failure instanceof ApiError ? failure.message : String(failure));
     }
@@ -57,16 +68,26 @@ export function UsersPanel(props: { users: User[]; error: string | null; onCreat
               <th>{t("users.email")}</th>
               <th>{t("users.created")}</th>
               <th>{t("users.active")}</th>
+              <th />
             </tr>
           </thead>
           <tbody>
             {shown.map((user) => (
-              <tr key={user.id}>
+              <tr key={user.id} data-username={user.username}>
                 <td>{user.id}</td>
                 <td>{user.username}</td>
                 <td>{user.email}</td>
                 <td>{formatTime(user.created_at, language)}</td>
-                <td>{user.is_active ? "✓" : "—"}</td>
+                <td data-testid="user-status">
+                  <span class={`status status-${user.is_active ? "succeeded" : "failed"}`}>
+                    {user.is_active ? t("users.statusActive") : t("users.statusDisabled")}
+                  </span>
+                </td>
+                <td>
+                  <button type="button" onClick={() => setActive(user, !user.is_active)}>
+                    {user.is_active ? t("users.disable") : t("users.enable")}
+                  </button>
+                </td>
               </tr>
             ))}
           </tbody>
