@@ -5,7 +5,7 @@ export { newJobId, randomToken, isJobId, isEventId, compareEventIds } from "./jo
 export { createJobStore, JOB_LOG_PAGE_SIZE, MAX_METADATA_JSON_BYTES, type JobStore, type JobStoreOptions, type NewJob, type CreateJobOutcome } from "./job-store.js";
 export { createJobEventHub, type JobEventHub, type JobFollower, type FollowOptions } from "./job-event-hub.js";
 export { createCompletionQueue, completionJobOptions, queueJobId, readQueueDepths, type CompletionQueue, type QueueDepths } from "./completion-queue.js";
-export { createJobScheduling, type JobScheduling } from "./job-scheduling.js";
+export type { JobScheduling } from "./job-scheduling.js";
 export type { UsageEntry } from "./usage-stream.js";
 export { createWebhookQueue, enqueueWebhook, webhookJobOptions, type WebhookQueue } from "./webhook-queue.js";
 export { createWebhookOutbox, type WebhookOutbox } from "./webhook-outbox.js";

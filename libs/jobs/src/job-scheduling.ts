@@ -26,5 +26,3 @@ export function createJobScheduling(redis: Redis, fairShareKey: string, queue: C
     },
   };
 }
-
-export type JobSchedulingPolicy = ReturnType<typeof createJobScheduling>;

@@ -27,7 +27,6 @@ export {
   type TokenCounts,
 } from "./usage-repository.js";
 export {
-  NO_CHANNEL_GROUP,
   type UsageQueries,
   type UsageFilter,
   type UsageRowView,
