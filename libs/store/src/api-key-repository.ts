@@ -232,16 +232,18 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
     },
     async update(id, changes) {
       const columns = apiKeyChangeColumns(changes, now());
-      const current = selectOne.get(id);
-      if (!current) return null;
-      if (current.revoked_at !== null) throw revokedKey(id);
       const names = Object.keys(columns);
-      if (names.length > 0) {
-        // Column names come from apiKeyChangeColumns' fixed list, never from the request.
-        const values = names.map((name) => (typeof columns[name] === "boolean" ? Number(columns[name]) : columns[name]));
-        db.prepare(`UPDATE api_keys SET ${names.map((name) => `${name} = ?`).join(", ")} WHERE id = ?`).run(...values, id);
-      }
-      return toApiKeyRecord(selectOne.get(id)!);
+      // Column names come from apiKeyChangeColumns' fixed list, never from the request.
+      const write = names.length > 0 ? db.prepare(`UPDATE api_keys SET ${names.map((name) => `${name} = ?`).join(", ")} WHERE id = ?`) : null;
+      const values = names.map((name) => (typeof columns[name] === "boolean" ? Number(columns[name]) : columns[name]));
+      // One write transaction, as PostgreSQL's row lock: a revocation by another process cannot slip between the check and the write.
+      return db.transaction((): ApiKeyRecord | null => {
+        const current = selectOne.get(id);
+        if (!current) return null;
+        if (current.revoked_at !== null) throw revokedKey(id);
+        write?.run(...values, id);
+        return toApiKeyRecord(selectOne.get(id)!);
+      }).immediate();
     },
     revoke: async (id) => revokeOne.run(now(), id).changes === 1,
     async markUsed(ids) {
