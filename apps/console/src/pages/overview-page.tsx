@@ -1,5 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { admin, query } from "../api.js";
+import { BucketSelect, type Bucket } from "../components/bucket-select.js";
 import { alignSeries, TimeChart } from "../components/time-chart.js";
 import { usePolling } from "../components/use-polling.js";
 import { formatNumber, formatPercent, formatTime, utcOffsetMinutes } from "../format.js";
@@ -14,7 +15,7 @@ type Group = "none" | "model" | "key";
 export function OverviewPage() {
   const { t, language } = useI18n();
   const [range, setRange] = useState<Range>("24h");
-  const [bucket, setBucket] = useState<"hour" | "day">("hour");
+  const [bucket, setBucket] = useState<Bucket>("hour");
   const [group, setGroup] = useState<Group>("model");
 
   const series = usePolling(
@@ -73,13 +74,7 @@ export function OverviewPage() {
             ))}
           </select>
         </label>
-        <label>
-          {t("bucket.label")}
-          <select aria-label={t("bucket.label")} value={bucket} onChange={(event) => setBucket((event.target as HTMLSelectElement).value as "hour" | "day")}>
-            <option value="hour">{t("bucket.hour")}</option>
-            <option value="day">{t("bucket.day")}</option>
-          </select>
-        </label>
+        <BucketSelect value={bucket} onChange={setBucket} />
         <label>
           {t("group.label")}
           <select aria-label={t("group.label")} value={group} onChange={(event) => setGroup((event.target as HTMLSelectElement).value as Group)}>

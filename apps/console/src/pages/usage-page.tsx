@@ -1,5 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { admin, query } from "../api.js";
+import { BucketSelect, type Bucket } from "../components/bucket-select.js";
 import { alignSeries, TimeChart } from "../components/time-chart.js";
 import { usePolling } from "../components/use-polling.js";
 import { formatNumber, formatTime, localDateToSeconds, secondsToLocalDate, utcOffsetMinutes } from "../format.js";
@@ -23,7 +24,7 @@ export function UsagePage() {
   const weekAgo = secondsToLocalDate(Date.now() / 1000 - 6 * 86_400);
   const [draft, setDraft] = useState<Filter>({ key_id: "", user_id: "", model: "", from: weekAgo, to: "" });
   const [filter, setFilter] = useState<Filter>(draft);
-  const [bucket, setBucket] = useState<"hour" | "day">("day");
+  const [bucket, setBucket] = useState<Bucket>("day");
 
   const choices = usePolling(async () => {
     const [keys, users] = await Promise.all([admin<List<ApiKey>>("GET", "/api-keys?include_revoked=true"), admin<List<User>>("GET", "/users")]);
@@ -86,13 +87,7 @@ export function UsagePage() {
           {t("usage.to")}
           <input name="to" type="date" value={draft.to} onInput={set("to")} />
         </label>
-        <label>
-          {t("bucket.label")}
-          <select aria-label={t("bucket.label")} value={bucket} onChange={(event) => setBucket((event.target as HTMLSelectElement).value as "hour" | "day")}>
-            <option value="hour">{t("bucket.hour")}</option>
-            <option value="day">{t("bucket.day")}</option>
-          </select>
-        </label>
+        <BucketSelect value={bucket} onChange={setBucket} />
         <button type="submit" class="primary">
           {t("usage.apply")}
         </button>
