@@ -7,6 +7,7 @@ import {
   createJobEventHub,
   createJobProducer,
   createJobStore,
+  createSpendingReader,
   createWebhookOutbox,
   createWebhookQueue,
   readQueueDepths,
@@ -33,6 +34,7 @@ import { createApiMetrics } from "./services/metrics.js";
 import { rateLimitHook } from "./plugins/rate-limit.js";
 import { createJobIdempotency } from "./services/job-idempotency.js";
 import { createJobService } from "./services/job-service.js";
+import { createBudgetGuard } from "./services/budget-guard.js";
 import { createWsHub, type WsHubOptions } from "./services/ws-hub.js";
 
 export interface ApiContextOptions {
@@ -114,12 +116,15 @@ export async function createApiContext(config: Config, logger: Logger, options: 
       logger.warn({ err: { message: error.message }, jobId }, "could not enqueue a cancelled job's webhook; the outbox sweep will"),
   });
   const completions = createCompletionService({ producer, providers });
+  const spending = createSpendingReader(redis, config.queuePrefix);
+  const budgets = createBudgetGuard(spending);
   const jobs = createJobService({
     store,
     hub,
     completions,
     idempotency: createJobIdempotency({ redis, keys: store.keys }),
     webhooks: { secretSet: config.webhookSecret !== undefined, allowPrivate: config.webhookAllowPrivate },
+    budgets,
   });
   const usageRetention = startUsageRetention({ usage, days: config.usageRetentionDays, logger });
   const usageDrain = startUsageDrain({
@@ -193,6 +198,10 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     /** Open streams and sockets per key: a revocation ends them (SSE routes and the WebSocket hub register theirs). */
     keySessions,
     completions,
+    /** Refuses keys whose token budget is used up (budget-guard.ts). */
+    budgets,
+    /** Token spending of keys and users in the current day and month (the admin API shows it). */
+    spending,
     /** Asynchronous jobs: submit, read, cancel, list (routes/jobs and the WebSocket hub). */
     jobs,
     /** Every WebSocket connection of this process, fed by the one job event hub. */

@@ -30,6 +30,8 @@ describe("admin CLI", () => {
       email: "alice@example.com",
       created_at: expect.any(Number),
       is_active: true,
+      token_budget_daily: null,
+      token_budget_monthly: null,
     });
 
     const duplicate = await admin(["create-user", "--username", "alice", "--email", "other@example.com"]);
@@ -52,6 +54,9 @@ describe("admin CLI", () => {
       expires_at: 4102444800,
       allowed_ips: null,
       is_active: true,
+      token_budget_daily: null,
+      token_budget_monthly: null,
+      max_concurrent: null,
       created_at: expect.any(Number),
       last_used_at: null,
       revoked_at: null,

@@ -165,6 +165,8 @@ describe.each(databases)("on $name", (database) => {
         email: "alice@example.com",
         created_at: expect.any(Number),
         is_active: true,
+        token_budget_daily: null,
+        token_budget_monthly: null,
       });
       expect(Math.abs(alice.created_at - Date.now() / 1000)).toBeLessThan(5);
 
@@ -254,6 +256,9 @@ describe.each(databases)("on $name", (database) => {
         expires_at: expiresAt,
         allowed_ips: null,
         is_active: true,
+        token_budget_daily: null,
+        token_budget_monthly: null,
+        max_concurrent: null,
         created_at: expect.any(Number),
         last_used_at: null,
         revoked_at: null,
@@ -378,6 +383,98 @@ describe.each(databases)("on $name", (database) => {
       const response = await app.inject({ method: "DELETE", url: `/api/v1/admin/api-keys/${id}`, headers: admin });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual(invalid(`Invalid value for 'id': ${problem}.`, "id"));
+    });
+  });
+
+  describe("token budgets and spending", () => {
+    let app: FastifyInstance;
+    let context: ApiContext;
+    let redis: Redis;
+    beforeAll(async () => {
+      // A provider for the model; no worker runs, so nothing calls it.
+      ({ app, context } = await startApi({ DEEPSEEK_API_KEY: "sk-test-budgets" }));
+      redis = new Redis(inject("redisUrl"));
+    });
+    afterAll(() => redis.disconnect());
+
+    const post = (url: string, payload: object) => app.inject({ method: "POST", url, headers: admin, payload });
+    const patch = (url: string, payload: object) => app.inject({ method: "PATCH", url, headers: admin, payload });
+    /** What a worker adds as requests end (libs/jobs spending.ts), written here directly: no worker runs in this suite. */
+    const spend = (scope: "key" | "user", id: number, tokens: number) =>
+      redis.incrby(jobKeys(context.config.queuePrefix).spending(scope, String(id), new Date().toISOString().slice(0, 10)), tokens);
+    const complete = (key: string) =>
+      app.inject({
+        method: "POST",
+        url: "/v1/jobs",
+        headers: { authorization: `Bearer ${key}` },
+        payload: { request: { model: "deepseek-chat", messages: [{ role: "user", content: "hi" }] } },
+      });
+
+    it("creates keys and users with budgets and max_concurrent, shows their spending, and refuses a used-up budget with 429 insufficient_quota", async () => {
+      const user = (await post("/api/v1/admin/users", { username: "erin", email: "e@example.com", token_budget_monthly: 90_000 })).json();
+      expect(user).toMatchObject({ token_budget_daily: null, token_budget_monthly: 90_000 });
+      const key = (await post("/api/v1/admin/api-keys", { user_id: user.id, key_name: "b", token_budget_daily: 1000, max_concurrent: 2 })).json();
+      expect(key).toMatchObject({ token_budget_daily: 1000, token_budget_monthly: null, max_concurrent: 2 });
+      await spend("key", key.id, 999);
+      expect((await complete(key.api_key)).statusCode).toBe(202);
+
+      await spend("key", key.id, 1);
+      const shown = (await app.inject({ method: "GET", url: `/api/v1/admin/api-keys/${key.id}`, headers: admin })).json();
+      expect(shown).toMatchObject({ id: key.id, object: "api_key", token_budget_daily: 1000, max_concurrent: 2 });
+      expect(shown).not.toHaveProperty("api_key");
+      const today = new Date().toISOString().slice(0, 10);
+      const tomorrow = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) / 1000;
+      expect(shown.spending.daily).toEqual({ period: "daily", period_start: today, resets_at: tomorrow, tokens: 1000, budget: 1000 });
+      expect(shown.spending.monthly).toMatchObject({ period_start: today.slice(0, 7), tokens: 0, budget: null });
+
+      const refused = await complete(key.api_key);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers["x-should-retry"]).toBe("false");
+      expect(refused.json()).toEqual(
+        errorBody(
+          "insufficient_quota",
+          "insufficient_quota",
+          `This API key has used its daily token budget: 1000 of 1000 tokens this day (${today}, UTC). It resets at ${new Date(tomorrow * 1000).toISOString()}, or when an admin raises the budget.`,
+        ),
+      );
+      const chat = await app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        headers: { authorization: `Bearer ${key.api_key}` },
+        payload: { model: "deepseek-chat", messages: [{ role: "user", content: "hi" }] },
+      });
+      expect([chat.statusCode, chat.json().error.code]).toEqual([429, "insufficient_quota"]);
+
+      // Raised: this instance applies it to the next request.
+      expect((await patch(`/api/v1/admin/api-keys/${key.id}`, { token_budget_daily: 5000 })).json()).toMatchObject({ token_budget_daily: 5000 });
+      expect((await complete(key.api_key)).statusCode).toBe(202);
+
+      // The user's budget holds over all their keys.
+      expect((await patch(`/api/v1/admin/users/${user.id}`, { token_budget_daily: 300 })).json()).toMatchObject({ token_budget_daily: 300, token_budget_monthly: 90_000 });
+      await spend("user", user.id, 300);
+      const byUser = await complete(key.api_key);
+      expect(byUser.statusCode).toBe(429);
+      expect(byUser.json().error.message).toMatch(/^The user of this API key has used its daily token budget: 300 of 300 tokens/);
+      const shownUser = (await app.inject({ method: "GET", url: `/api/v1/admin/users/${user.id}`, headers: admin })).json();
+      expect(shownUser).toMatchObject({ id: user.id, object: "user", spending: { daily: { tokens: 300, budget: 300 }, monthly: { budget: 90_000 } } });
+    });
+
+    it("refuses bad budgets and caps with 400 naming the field, and unknown ids with 404", async () => {
+      const user = (await post("/api/v1/admin/users", { username: "fay", email: "f@example.com" })).json();
+      const key = (await post("/api/v1/admin/api-keys", { user_id: user.id, key_name: "k" })).json();
+      const cases: [string, object, string][] = [
+        [`/api/v1/admin/api-keys/${key.id}`, { max_concurrent: 0 }, "max_concurrent"],
+        [`/api/v1/admin/api-keys/${key.id}`, { token_budget_daily: 1.5 }, "token_budget_daily"],
+        [`/api/v1/admin/users/${user.id}`, { token_budget_monthly: "lots" }, "token_budget_monthly"],
+        [`/api/v1/admin/users/${user.id}`, {}, null as unknown as string],
+      ];
+      for (const [url, payload, param] of cases) {
+        const response = await patch(url, payload);
+        expect(response.statusCode).toBe(400);
+        expect(response.json().error.param).toBe(param);
+      }
+      expect((await app.inject({ method: "GET", url: "/api/v1/admin/api-keys/9999", headers: admin })).statusCode).toBe(404);
+      expect((await app.inject({ method: "GET", url: "/api/v1/admin/users/9999", headers: admin })).statusCode).toBe(404);
     });
   });
 

@@ -113,7 +113,7 @@ describe("an API started on a database of the first release (text ids)", () => {
 
     const users = await app.inject({ method: "GET", url: "/api/v1/admin/users", headers: admin });
     expect(users.json().data).toEqual([
-      { id: 1, object: "user", username: "alice", email: "alice@example.com", created_at: 1764201600, is_active: true },
+      { id: 1, object: "user", username: "alice", email: "alice@example.com", created_at: 1764201600, is_active: true, token_budget_daily: null, token_budget_monthly: null },
     ]);
     const keys = await app.inject({ method: "GET", url: "/api/v1/admin/api-keys?include_revoked=true", headers: admin });
     expect(keys.json().data.map((row: { id: number; user_id: number; key_name: string; revoked_at: number | null }) => [row.id, row.user_id, row.key_name, row.revoked_at])).toEqual([

@@ -63,6 +63,8 @@ describe("database authenticator", () => {
       rateLimitPerHour: 50,
       models: ["deepseek-chat"],
       allowedIps: null,
+      budgets: null,
+      maxConcurrent: null,
     });
     expect(await auth.authenticate(plain.api_key)).toEqual({
       keyId: "2",
@@ -72,6 +74,8 @@ describe("database authenticator", () => {
       rateLimitPerHour: 1000,
       models: null,
       allowedIps: null,
+      budgets: null,
+      maxConcurrent: null,
     });
   });
 
@@ -212,6 +216,11 @@ describe("database authenticator", () => {
       models: null,
       expires_at: null,
       allowed_ips: null,
+      token_budget_daily: null,
+      token_budget_monthly: null,
+      max_concurrent: null,
+      user_token_budget_daily: null,
+      user_token_budget_monthly: null,
     };
     const auth = createDatabaseAuthenticator({ keys: { findActiveByHash: async () => row, findActiveById: async () => row, markUsed: async () => {} }, defaults });
     expect(await auth.authenticate("gw-presented-key-presented-key-00")).toBeNull();

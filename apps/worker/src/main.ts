@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { createChannelHealth, createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { createBudgetAlertOutbox, createChannelHealth, createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
 import { ProviderError, createModelLabeler, createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
@@ -12,6 +12,7 @@ import { createProviderAuthAlarm } from "./provider-auth-alarm.js";
 import { createChannelRouter } from "./channel-router.js";
 import { createChannelAlarm } from "./channel-alarm.js";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
+import { startBudgetAlertSender } from "./budget-alert-sender.js";
 
 /** How often a worker looks for webhooks left in the outbox, and how old an entry must be to be taken. */
 const WEBHOOK_OUTBOX_SWEEP_MS = 10_000;
@@ -53,6 +54,13 @@ async function main() {
       .catch((error: Error) => logger.warn({ err: { message: error.message } }, "webhook outbox sweep failed; trying again"))
       .finally(() => (sweeping = false));
   }, WEBHOOK_OUTBOX_SWEEP_MS);
+  // Budget alerts raised by the ends of requests (here or on any worker).
+  const budgetAlerts = startBudgetAlertSender({
+    outbox: createBudgetAlertOutbox(commands, config.queuePrefix),
+    logger,
+    alertUrl: config.alertWebhookUrl,
+    secret: config.webhookSecret,
+  });
   // Deliveries need the signing secret; without it they wait in the queue for a worker that has it.
   const webhookConnection = config.webhookSecret ? createRedisConnection(config.redisUrl, "worker", "worker-webhooks") : null;
   const webhookWorker =
@@ -128,6 +136,7 @@ async function main() {
     // worker.close() waits for in-flight jobs; BullMQ hands unfinished ones to others if we are killed.
     await worker.close();
     clearInterval(sweepOutbox);
+    budgetAlerts.stop();
     await webhookWorker?.close();
     await webhookQueue.close().catch(() => {});
     await metricsServer?.close();

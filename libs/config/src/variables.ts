@@ -134,7 +134,7 @@ export const variables = {
     name: "ALERT_WEBHOOK_URL",
     default: undefined,
     parse: parseUrl(["http:", "https:"]),
-    description: "operator alerts (a channel disabled for a refused key or no credit) are POSTed here, signed like job webhooks when `WEBHOOK_SECRET` is set",
+    description: "operator alerts are POSTed here, signed like job webhooks when `WEBHOOK_SECRET` is set: a channel disabled (a refused key, no credit) and a key or user reaching 80% and 100% of a token budget",
   }),
   rateLimitEnabled: variable({
     name: "RATE_LIMIT_ENABLED",

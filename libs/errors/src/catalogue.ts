@@ -56,6 +56,8 @@ export const errorCatalogue = {
     message: "This Idempotency-Key was already used with a different request body.",
   },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error", message: "Rate limit reached for this API key." },
+  // OpenAI's own shape for a used-up quota (type and code alike); the SDKs do not retry it.
+  insufficient_quota: { status: 429, type: "insufficient_quota", message: "This API key or its user has used up a token budget." },
   too_many_connections: {
     status: 429,
     type: "rate_limit_error",

@@ -56,6 +56,18 @@ export function jobKeys(prefix: string) {
     webhookOutbox: `${prefix}:webhook-outbox`,
     /** Hash: key id -> BullMQ priority of its last asynchronous job (fair-priority.lua); deleted whenever no such job waits. */
     fairShare: `${prefix}:fair-share`,
+    /**
+     * String per key or user (scope `key` or `user`) and UTC period (`2026-11-29`, `2026-11`): the tokens
+     * spent in it (spending.ts), added to with each request's end; expires a while after the period.
+     */
+    spending: (scope: "key" | "user", id: string, period: string) => `${prefix}:spend:${scope}:${id}:${period}`,
+    /**
+     * Sorted set: budget alerts not yet handed to the webhooks queue (alert id, scored by unix ms),
+     * written with the request's end that crossed the threshold (budget-alerts.ts).
+     */
+    budgetAlertOutbox: `${prefix}:budget-alert-outbox`,
+    /** Hash: budget alert id -> the alert (JSON), while it is in the outbox. */
+    budgetAlerts: `${prefix}:budget-alerts`,
     /** Stream: usage records of finished jobs, consumed by the API into SQLite. */
     usage: `${prefix}:usage`,
     /** Pub/sub channel: revoked key ids, so every API instance drops them from its cache. */

@@ -16,6 +16,20 @@ export { createJobRunner, type JobRunner, type JobTry, type TryEnd } from "./job
 export { usageEntry, jobUsageSubject, type UsageKind, type UsageSubject, type UsageOutcome } from "./usage-entry.js";
 export { eventDataText } from "./logged-event.js";
 export {
+  budgetPeriod,
+  createSpendingReader,
+  hasBudget,
+  noBudgets,
+  type BudgetPeriod,
+  type BudgetScope,
+  type Budgets,
+  type ExhaustedBudget,
+  type OwnerBudgets,
+  type PeriodSpending,
+  type SpendingReader,
+} from "./spending.js";
+export { createBudgetAlertOutbox, type BudgetAlert, type BudgetAlertOutbox } from "./budget-alerts.js";
+export {
   createChannelHealth,
   isChannelAvailable,
   needsProbe,

@@ -72,7 +72,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         async complete(result, latencyMs) {
           const tail = await writer.finish();
           if (!tail || !(await started)) return "lost";
-          return end(data, store.complete(data.jobId, attempt, result, usage(200, result, latencyMs), tail));
+          return end(data, store.complete(data.jobId, attempt, result, usage(200, result, latencyMs), tail, data.budgets));
         },
         async flush() {
           await writer.drain().catch(() => false);

@@ -4,6 +4,7 @@ import { jsonTextOf, type ChatCompletion, type ChatCompletionChunk } from "@llmg
 import { loggedEvent } from "./logged-event.js";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
 import { withJobScripts } from "./scripts.js";
+import { spendingSpec, type OwnerBudgets } from "./spending.js";
 import type { UsageEntry } from "./usage-stream.js";
 import type { JobEvent, JobFailure, JobMode, JobOwner, JobRecord } from "./types.js";
 
@@ -71,6 +72,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     /** A terminal event: the record and log then live for the retention time. */
     terminal?: boolean;
     usage?: UsageEntry;
+    /** The owner's budgets, for the alerts of the spending added with `usage`. */
+    budgets?: OwnerBudgets;
   }
 
   /** Events as [type, data]; data already serialised stays as it is (a result written twice is serialised once). */
@@ -81,17 +84,24 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       keys.events(jobId),
       keys.usage,
       keys.webhookOutbox,
+      keys.budgetAlertOutbox,
+      keys.budgetAlerts,
       keys.eventChannel(jobId),
       maxEvents,
       options.terminal ? retention : KEEP_EXPIRY,
       options.fence === undefined ? NO_FENCE : String(options.fence),
       options.usage ? JSON.stringify(options.usage) : "",
+      options.usage ? spendingOf(options.usage, options.budgets) : "",
       events.length,
       // A chunk goes into the log as the provider wrote it, when its text was kept.
       ...events.flatMap(([type, data]) => [type, data instanceof SerialisedJson ? data.text : jsonTextOf(data)]),
       ...pairs,
     );
   }
+
+  /** A request's spending: what its provider counted; cache hits and cancels spend nothing. */
+  const spendingOf = (usage: UsageEntry, budgets: OwnerBudgets | undefined) =>
+    usage.cacheHit ? "" : spendingSpec(options.prefix, { keyId: usage.keyId, userId: usage.userId }, usage.promptTokens + usage.completionTokens, budgets, usage.createdAt);
 
   return {
     keys,
@@ -189,12 +199,13 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       result: ChatCompletion,
       usage?: UsageEntry,
       tail: ChatCompletionChunk[] = [],
+      budgets?: OwnerBudgets,
     ): Promise<string | null> {
       const resultJson = JSON.stringify(result);
       const fields = { status: "succeeded", result: resultJson, completed_at: Date.now() };
       const events: [JobEventType, unknown][] = tail.map((chunk) => ["job.chunk", chunk]);
       events.push(["job.completed", new SerialisedJson(`{"result":${resultJson}}`)]);
-      return append(jobId, events, { fields, fence: attempt, terminal: true, usage });
+      return append(jobId, events, { fields, fence: attempt, terminal: true, usage, budgets });
     },
 
     /** Ends the job as failed; `attempt` undefined ends it whatever attempt runs (stall limit, enqueue failure). */

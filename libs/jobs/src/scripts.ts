@@ -7,7 +7,7 @@ function readLua(name: string): string {
 }
 
 const scripts = {
-  llmgwAppendJobEvents: { numberOfKeys: 4, lua: readLua("append-job-events") },
+  llmgwAppendJobEvents: { numberOfKeys: 6, lua: readLua("append-job-events") },
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
@@ -16,6 +16,7 @@ const scripts = {
   llmgwFairPriority: { numberOfKeys: 2, lua: readLua("fair-priority") },
   llmgwChannelProbe: { numberOfKeys: 1, lua: readLua("channel-probe") },
   llmgwChannelSuccess: { numberOfKeys: 1, lua: readLua("channel-success") },
+  llmgwTakeBudgetAlerts: { numberOfKeys: 2, lua: readLua("take-budget-alerts") },
 };
 
 export interface JobScripts {
@@ -28,6 +29,7 @@ export interface JobScripts {
   llmgwFairPriority(fairShareKey: string, prioritizedKey: string, keyId: string, maxPriority: number): Promise<number>;
   llmgwChannelProbe(stateKey: string, now: number, leaseMs: number): Promise<number>;
   llmgwChannelSuccess(stateKey: string, now: number, latencyMs: number): Promise<number>;
+  llmgwTakeBudgetAlerts(outboxKey: string, alertsKey: string, now: number, leaseMs: number, limit: number): Promise<string[]>;
 }
 
 /** Registers the job scripts on a connection once (ioredis then calls them by SHA). */

@@ -1,6 +1,7 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "@llmgw/providers";
 import type { ErrorObject } from "@llmgw/errors";
 import type { JobEventType, JobStatus } from "./contract.js";
+import type { OwnerBudgets } from "./spending.js";
 
 /** How the job's creator waits for it; decides whether a retry may follow streamed chunks. */
 export type JobMode = "sync-json" | "sync-stream" | "async";
@@ -20,6 +21,8 @@ export interface CompletionJobData {
   model: string;
   provider: string;
   owner: JobOwner;
+  /** The budgets of the owner's key and user at admission, when either has one: the alerts compare spending with them. */
+  budgets?: OwnerBudgets;
   mode: JobMode;
   requestId: string;
   /** Where to store a successful result in the response cache, if anywhere. */

@@ -23,6 +23,11 @@ export interface ApiKeyRecord {
   allowed_ips: string[] | null;
   /** False while an admin has switched the key off (PATCH); unlike a revocation, it can be switched on again. */
   is_active: boolean;
+  /** Prompt + completion tokens the key may spend per UTC day and per UTC month; null = no budget. */
+  token_budget_daily: number | null;
+  token_budget_monthly: number | null;
+  /** How many of the key's requests may run upstream at once, across all workers; null = no cap. */
+  max_concurrent: number | null;
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
@@ -42,6 +47,9 @@ export interface NewApiKey {
   expires_at?: number | null;
   models?: string[] | null;
   allowed_ips?: string[] | null;
+  token_budget_daily?: number | null;
+  token_budget_monthly?: number | null;
+  max_concurrent?: number | null;
 }
 
 /** What PATCH may change; an absent field keeps its value, null clears it (back to the default). */
@@ -52,6 +60,9 @@ export interface ApiKeyChanges {
   models?: string[] | null;
   expires_at?: number | null;
   allowed_ips?: string[] | null;
+  token_budget_daily?: number | null;
+  token_budget_monthly?: number | null;
+  max_concurrent?: number | null;
   is_active?: boolean;
 }
 
@@ -66,6 +77,12 @@ export interface ActiveApiKey {
   models: string[] | null;
   expires_at: number | null;
   allowed_ips: string[] | null;
+  token_budget_daily: number | null;
+  token_budget_monthly: number | null;
+  max_concurrent: number | null;
+  /** The budgets of the key's user. */
+  user_token_budget_daily: number | null;
+  user_token_budget_monthly: number | null;
 }
 
 export interface ApiKeyRepository {
@@ -111,6 +128,9 @@ export function apiKeyChangeColumns(changes: ApiKeyChanges, now: number): Record
   set("models", (value, param) => jsonOrNull(optionalModels(value, param)));
   set("expires_at", (value, param) => optionalExpiry(value, param, now));
   set("allowed_ips", (value, param) => jsonOrNull(optionalAllowedIps(value, param)));
+  set("token_budget_daily", optionalLimit);
+  set("token_budget_monthly", optionalLimit);
+  set("max_concurrent", optionalLimit);
   set("is_active", requireBoolean);
   return columns;
 }
@@ -135,6 +155,9 @@ export function newApiKeyRow(input: NewApiKey, createdAt: number): { row: Omit<A
     expires_at: optionalExpiry(input.expires_at, "expires_at", createdAt),
     allowed_ips: jsonOrNull(allowedIps),
     is_active: 1,
+    token_budget_daily: optionalLimit(input.token_budget_daily, "token_budget_daily"),
+    token_budget_monthly: optionalLimit(input.token_budget_monthly, "token_budget_monthly"),
+    max_concurrent: optionalLimit(input.max_concurrent, "max_concurrent"),
     created_at: createdAt,
     last_used_at: null,
     revoked_at: null,
@@ -153,7 +176,14 @@ export const unknownUser = (userId: number) => new GatewayError("invalid_request
 
 // Listing columns name every field but key_hash, so a hash cannot leak through a list by accident.
 export const publicColumns =
-  "id, user_id, key_name, key_prefix, rate_limit_per_minute, rate_limit_per_hour, models, expires_at, allowed_ips, is_active, created_at, last_used_at, revoked_at";
+  "id, user_id, key_name, key_prefix, rate_limit_per_minute, rate_limit_per_hour, models, expires_at, allowed_ips, is_active, " +
+  "token_budget_daily, token_budget_monthly, max_concurrent, created_at, last_used_at, revoked_at";
+
+/** What authentication reads of a usable key (`k`) and its user (`u`), in both databases. */
+export const activeColumns =
+  "k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips, " +
+  "k.token_budget_daily, k.token_budget_monthly, k.max_concurrent, " +
+  "u.token_budget_daily AS user_token_budget_daily, u.token_budget_monthly AS user_token_budget_monthly";
 
 export const parseList = (list: string | null): string[] | null => (list === null ? null : (JSON.parse(list) as string[]));
 
@@ -177,15 +207,15 @@ export function createApiKeyRepository(db: Database, options: { now?: Clock } = 
   const now = options.now ?? systemClock;
   const insert = db.prepare<[Omit<ApiKeyRow, "id">]>(
     `INSERT INTO api_keys (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
-       models, expires_at, allowed_ips, is_active, created_at, last_used_at, revoked_at)
+       models, expires_at, allowed_ips, is_active, token_budget_daily, token_budget_monthly, max_concurrent, created_at, last_used_at, revoked_at)
      VALUES (@user_id, @key_name, @key_prefix, @key_hash, @rate_limit_per_minute, @rate_limit_per_hour,
-       @models, @expires_at, @allowed_ips, @is_active, @created_at, @last_used_at, @revoked_at)`,
+       @models, @expires_at, @allowed_ips, @is_active, @token_budget_daily, @token_budget_monthly, @max_concurrent, @created_at, @last_used_at, @revoked_at)`,
   );
-  const activeColumns = `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
+  const selectActiveKeys = `SELECT ${activeColumns}
      FROM api_keys k JOIN users u ON u.id = k.user_id
      WHERE k.revoked_at IS NULL AND k.is_active = 1 AND (k.expires_at IS NULL OR k.expires_at > @now) AND u.is_active = 1`;
-  const selectActive = db.prepare<{ hash: string; now: number }, Parameters<typeof toActiveApiKey>[0]>(`${activeColumns} AND k.key_hash = @hash`);
-  const selectActiveById = db.prepare<{ id: number; now: number }, Parameters<typeof toActiveApiKey>[0]>(`${activeColumns} AND k.id = @id`);
+  const selectActive = db.prepare<{ hash: string; now: number }, Parameters<typeof toActiveApiKey>[0]>(`${selectActiveKeys} AND k.key_hash = @hash`);
+  const selectActiveById = db.prepare<{ id: number; now: number }, Parameters<typeof toActiveApiKey>[0]>(`${selectActiveKeys} AND k.id = @id`);
   type PublicRow = Omit<ApiKeyRow, "key_hash">;
   const selectList = db.prepare<{ user_id: number | null; include_revoked: number }, PublicRow>(
     `SELECT ${publicColumns} FROM api_keys

@@ -7,7 +7,7 @@ export { createPgApiKeyRepository } from "./postgres/pg-api-key-repository.js";
 export { createPgUsageRepository } from "./postgres/pg-usage-repository.js";
 export { generateApiKey, hashApiKey, API_KEY_PREFIX } from "./api-key-secret.js";
 export { systemClock, type Clock } from "./clock.js";
-export { createUserRepository, type UserRepository, type UserRecord, type NewUser } from "./user-repository.js";
+export { createUserRepository, type UserRepository, type UserRecord, type NewUser, type UserChanges } from "./user-repository.js";
 export {
   createApiKeyRepository,
   type ApiKeyRepository,

@@ -117,6 +117,15 @@ export const migrations: readonly string[] = [
   ALTER TABLE api_keys ADD COLUMN is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1));
   ALTER TABLE api_keys ADD COLUMN allowed_ips TEXT;
   `,
+  // 5: token budgets (prompt + completion tokens per UTC day and month) on keys and users, and a cap
+  // on a key's jobs running at once; null = none.
+  `
+  ALTER TABLE api_keys ADD COLUMN token_budget_daily INTEGER;
+  ALTER TABLE api_keys ADD COLUMN token_budget_monthly INTEGER;
+  ALTER TABLE api_keys ADD COLUMN max_concurrent INTEGER;
+  ALTER TABLE users ADD COLUMN token_budget_daily INTEGER;
+  ALTER TABLE users ADD COLUMN token_budget_monthly INTEGER;
+  `,
 ];
 
 /**
@@ -242,5 +251,10 @@ export const postgresMigrations: readonly string[] = [
   // 4: keys an admin can switch off and on again (unlike a revocation), and limit to client addresses.
   `
   ALTER TABLE api_keys ADD COLUMN is_active boolean NOT NULL DEFAULT true, ADD COLUMN allowed_ips text;
+  `,
+  // 5: token budgets on keys and users, and a cap on a key's jobs running at once; null = none.
+  `
+  ALTER TABLE api_keys ADD COLUMN token_budget_daily bigint, ADD COLUMN token_budget_monthly bigint, ADD COLUMN max_concurrent integer;
+  ALTER TABLE users ADD COLUMN token_budget_daily bigint, ADD COLUMN token_budget_monthly bigint;
   `,
 ];

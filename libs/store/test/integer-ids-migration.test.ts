@@ -81,9 +81,9 @@ describe("migration to integer ids", () => {
     const usage = createUsageRepository(db, { now });
 
     expect(await users.list()).toEqual([
-      { id: 1, username: "alice", email: "alice@example.com", created_at: 1_700_000_100, is_active: true },
-      { id: 2, username: "carol", email: "carol@example.com", created_at: 1_700_000_100, is_active: false },
-      { id: 3, username: "bob", email: "bob@example.com", created_at: 1_700_000_200, is_active: true },
+      { id: 1, username: "alice", email: "alice@example.com", created_at: 1_700_000_100, is_active: true, token_budget_daily: null, token_budget_monthly: null },
+      { id: 2, username: "carol", email: "carol@example.com", created_at: 1_700_000_100, is_active: false, token_budget_daily: null, token_budget_monthly: null },
+      { id: 3, username: "bob", email: "bob@example.com", created_at: 1_700_000_200, is_active: true, token_budget_daily: null, token_budget_monthly: null },
     ]);
     const listed = await keys.list({ includeRevoked: true });
     expect(listed.map((key) => [key.id, key.user_id, key.key_name])).toEqual([
@@ -104,6 +104,9 @@ describe("migration to integer ids", () => {
       // Columns of later migrations, at their defaults.
       allowed_ips: null,
       is_active: true,
+      token_budget_daily: null,
+      token_budget_monthly: null,
+      max_concurrent: null,
       created_at: 1_700_000_300,
       last_used_at: 1_700_000_900,
       revoked_at: null,

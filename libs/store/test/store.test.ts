@@ -235,6 +235,8 @@ describe.each(dialects)("$name store", (dialect) => {
         email: "a@example.com",
         created_at: 1_800_000_000,
         is_active: true,
+        token_budget_daily: null,
+        token_budget_monthly: null,
       });
       const bob = await users.create({ username: "bob", email: "b@example.com" });
       expect(bob.id).toBe(2);
@@ -272,6 +274,8 @@ describe.each(dialects)("$name store", (dialect) => {
         rate_limit_per_hour: 100,
         models: ["deepseek-chat", "deepseek-chat", "gpt-4o"],
         expires_at: 1_800_003_600,
+        token_budget_daily: 5000,
+        max_concurrent: 2,
       });
       expect(created).toEqual({
         id: 1,
@@ -284,6 +288,9 @@ describe.each(dialects)("$name store", (dialect) => {
         expires_at: 1_800_003_600,
         allowed_ips: null,
         is_active: true,
+        token_budget_daily: 5000,
+        token_budget_monthly: null,
+        max_concurrent: 2,
         created_at: 1_800_000_000,
         last_used_at: null,
         revoked_at: null,
@@ -299,6 +306,11 @@ describe.each(dialects)("$name store", (dialect) => {
         models: ["deepseek-chat", "gpt-4o"],
         expires_at: 1_800_003_600,
         allowed_ips: null,
+        token_budget_daily: 5000,
+        token_budget_monthly: null,
+        max_concurrent: 2,
+        user_token_budget_daily: null,
+        user_token_budget_monthly: null,
       });
       expect(await keys.findActiveByHash(hashApiKey(`${created.api_key}x`))).toBeNull();
     });
@@ -369,15 +381,44 @@ describe.each(dialects)("$name store", (dialect) => {
       expect(await keys.findActiveByHash(hashApiKey(created.api_key))).toBeNull();
       await keys.update(created.id, { is_active: true });
       expect(await keys.findActiveByHash(hashApiKey(created.api_key))).toMatchObject({ key_name: "renamed", allowed_ips: null });
-      expect(await users.setActive(user.id, false)).toMatchObject({ is_active: false });
+      expect(await users.update(user.id, { is_active: false })).toMatchObject({ is_active: false });
       expect(await keys.findActiveById(created.id)).toBeNull();
-      await users.setActive(user.id, true);
+      await users.update(user.id, { is_active: true });
       await expect(keys.update(created.id, { expires_at: clock.now - 1 })).rejects.toMatchObject({ param: "expires_at" });
       await expect(keys.update(created.id, { allowed_ips: ["nope"] })).rejects.toMatchObject({ param: "allowed_ips" });
       expect(await keys.update(created.id + 100, { key_name: "x" })).toBeNull();
       await keys.revoke(created.id);
       await expect(keys.update(created.id, { is_active: true })).rejects.toMatchObject({ param: "id" });
       expect(await keys.findActiveById(created.id)).toBeNull();
+    });
+
+    it("keeps token budgets and max_concurrent on keys and users, and gives authentication both", async () => {
+      const { users, keys } = await setup();
+      const user = await users.create({ username: "alice", email: "a@example.com", token_budget_monthly: 1_000_000 });
+      expect(user).toMatchObject({ token_budget_daily: null, token_budget_monthly: 1_000_000 });
+      const created = await keys.create({ user_id: user.id, key_name: "dev", token_budget_monthly: 20_000 });
+      expect(await keys.update(created.id, { token_budget_daily: 1000, max_concurrent: 3 })).toMatchObject({
+        token_budget_daily: 1000,
+        token_budget_monthly: 20_000,
+        max_concurrent: 3,
+      });
+      expect(await users.update(user.id, { token_budget_daily: 50_000, token_budget_monthly: null })).toMatchObject({
+        is_active: true,
+        token_budget_daily: 50_000,
+        token_budget_monthly: null,
+      });
+      expect(await keys.findActiveByHash(hashApiKey(created.api_key))).toMatchObject({
+        token_budget_daily: 1000,
+        token_budget_monthly: 20_000,
+        max_concurrent: 3,
+        user_token_budget_daily: 50_000,
+        user_token_budget_monthly: null,
+      });
+      expect(await users.get(user.id)).toMatchObject({ token_budget_daily: 50_000, token_budget_monthly: null });
+      await expect(keys.update(created.id, { max_concurrent: 0 })).rejects.toMatchObject({ param: "max_concurrent" });
+      await expect(keys.create({ user_id: user.id, key_name: "x", token_budget_daily: 1.5 })).rejects.toMatchObject({ param: "token_budget_daily" });
+      await expect(users.update(user.id, { token_budget_monthly: -1 })).rejects.toMatchObject({ param: "token_budget_monthly" });
+      expect(await users.update(user.id + 100, { is_active: false })).toBeNull();
     });
 
     it("stops finding the keys of an inactive user", async () => {

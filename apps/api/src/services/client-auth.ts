@@ -1,5 +1,6 @@
 import { timingSafeEqual, createHash } from "node:crypto";
 import { GatewayError } from "@llmgw/errors";
+import type { OwnerBudgets } from "@llmgw/jobs";
 import type { IpAllowList } from "@llmgw/store";
 
 /** Who is calling: the key's ids and limits, never the key itself. */
@@ -18,6 +19,10 @@ export interface Principal {
   models: string[] | null;
   /** Client addresses the key may be used from (its `allowed_ips`); null = anywhere. */
   allowedIps: IpAllowList | null;
+  /** The token budgets of the key and its user; null when neither has one. */
+  budgets: OwnerBudgets | null;
+  /** The key's `max_concurrent`; null = no cap. */
+  maxConcurrent: number | null;
 }
 
 /**
@@ -74,6 +79,8 @@ export function createStaticAuthenticator(keys: string[], limits: { perMinute: n
         rateLimitPerHour: limits.perHour,
         models: null,
         allowedIps: null,
+        budgets: null,
+        maxConcurrent: null,
       };
     },
   };

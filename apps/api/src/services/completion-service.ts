@@ -49,6 +49,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
         model: request.model,
         provider: resolved.providerName,
         owner: { keyId: principal.keyId, userId: principal.userId },
+        ...(principal.budgets ? { budgets: principal.budgets } : {}),
         mode: options.mode,
         requestId: options.requestId,
         ...(options.cacheKey ? { cacheKey: options.cacheKey } : {}),

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { GatewayError } from "@llmgw/errors";
+import { hasBudget, type OwnerBudgets } from "@llmgw/jobs";
 import { createIpAllowList, hashApiKey, type ActiveApiKey, type ApiKeyRepository } from "@llmgw/store";
 import { databaseKeyId, type ClientAuthenticator, type Principal } from "./client-auth.js";
 import { looksLikeToken, verifyClientToken } from "./client-token.js";
@@ -209,5 +210,15 @@ function toPrincipal(row: ActiveApiKey, defaults: DatabaseAuthenticatorOptions["
     rateLimitPerHour: row.rate_limit_per_hour ?? defaults.perHour,
     models: row.models,
     allowedIps: row.allowed_ips === null ? null : createIpAllowList(row.allowed_ips),
+    budgets: ownerBudgets(row),
+    maxConcurrent: row.max_concurrent,
   };
+}
+
+function ownerBudgets(row: ActiveApiKey): OwnerBudgets | null {
+  const budgets = {
+    key: { daily: row.token_budget_daily, monthly: row.token_budget_monthly },
+    user: { daily: row.user_token_budget_daily, monthly: row.user_token_budget_monthly },
+  };
+  return hasBudget(budgets.key) || hasBudget(budgets.user) ? budgets : null;
 }

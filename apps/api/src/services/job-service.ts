@@ -13,6 +13,7 @@ import type { ChatCompletionRequest } from "@llmgw/providers";
 import type { Principal } from "./client-auth.js";
 import type { CompletionService } from "./completion-service.js";
 import { bodyHash, type IdempotencyRecord, type JobIdempotency } from "./job-idempotency.js";
+import type { BudgetGuard } from "./budget-guard.js";
 
 /** The body of `POST /v1/jobs` (and of a WebSocket `create` frame, without its own fields). */
 export interface JobSubmission {
@@ -41,6 +42,8 @@ export interface JobServiceDeps {
   completions: CompletionService;
   idempotency: JobIdempotency;
   webhooks: { secretSet: boolean; allowPrivate: boolean };
+  /** Refuses keys whose token budget is used up. */
+  budgets: BudgetGuard;
 }
 
 /** How long parallel submits with one Idempotency-Key wait for the first one's job to appear. */
@@ -125,8 +128,9 @@ export function createJobService(deps: JobServiceDeps) {
     /** Creates a job (202), or with an Idempotency-Key already used for this body, returns its job (200). */
     async submit(principal: Principal, submission: JobSubmission, options: { requestId: string; idempotencyKey?: string }): Promise<SubmittedJobObject> {
       checkWebhook(submission.webhook);
-      // 404/403 for the model before anything is reserved.
+      // 404/403 for the model, then 429 for a used-up budget, before anything is reserved.
       completions.route(principal, submission.request.model);
+      await deps.budgets.check(principal);
       if (options.idempotencyKey === undefined) return { job: await create(principal, submission, options.requestId), replayed: false };
       return submitIdempotent(principal, submission, options.requestId, options.idempotencyKey);
     },

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from "../clock.js";
 import {
+  activeColumns,
   apiKeyChangeColumns,
   createdApiKey,
   newApiKeyRow,
@@ -21,7 +22,7 @@ export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } 
   async function findActive(match: string, value: string | number) {
     const { rows } = await pgQuery<Parameters<typeof toActiveApiKey>[0]>(
       pool,
-      `SELECT k.id, k.user_id, k.key_name, k.key_hash, k.rate_limit_per_minute, k.rate_limit_per_hour, k.models, k.expires_at, k.allowed_ips
+      `SELECT ${activeColumns}
        FROM api_keys k JOIN users u ON u.id = k.user_id
        WHERE ${match} AND k.revoked_at IS NULL AND k.is_active AND (k.expires_at IS NULL OR k.expires_at > $1) AND u.is_active`,
       [now(), value],
@@ -36,11 +37,12 @@ export function createPgApiKeyRepository(pool: PgPool, options: { now?: Clock } 
         const { rows } = await pgQuery<{ id: number }>(
           pool,
           `INSERT INTO api_keys (user_id, key_name, key_prefix, key_hash, rate_limit_per_minute, rate_limit_per_hour,
-             models, expires_at, allowed_ips, created_at, last_used_at, revoked_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+             models, expires_at, allowed_ips, token_budget_daily, token_budget_monthly, max_concurrent, created_at, last_used_at, revoked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
           [
             row.user_id, row.key_name, row.key_prefix, row.key_hash, row.rate_limit_per_minute, row.rate_limit_per_hour,
-            row.models, row.expires_at, row.allowed_ips, row.created_at, row.last_used_at, row.revoked_at,
+            row.models, row.expires_at, row.allowed_ips, row.token_budget_daily, row.token_budget_monthly, row.max_concurrent,
+            row.created_at, row.last_used_at, row.revoked_at,
           ],
         );
         return createdApiKey(rows[0].id, created);

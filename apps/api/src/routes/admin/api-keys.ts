@@ -5,7 +5,7 @@ import type { ApiContext } from "../../context.js";
 import { databaseKeyId } from "../../services/client-auth.js";
 import { integerIdParamsSchema, integerIdSchema, integerIdsIn } from "./integer-ids.js";
 import { bodyErrors } from "../../schemas/error-responses.js";
-import { adminDocs, adminErrors, apiKeySchema, createdApiKeySchema, errorBodySchema, listOf } from "./schemas.js";
+import { adminDocs, adminErrors, apiKeySchema, apiKeyWithSpendingSchema, createdApiKeySchema, errorBodySchema, listOf } from "./schemas.js";
 
 const limit = { type: "integer", minimum: 1, nullable: true } as const;
 
@@ -30,6 +30,9 @@ const keyFields = {
       nullable: true,
       description: "IPv4/IPv6 addresses or CIDRs (`203.0.113.0/24`, `2001:db8::/32`) the key may be used from (others answer 403 ip_not_allowed); omitted or null = anywhere",
     },
+    token_budget_daily: { ...limit, description: "Prompt + completion tokens per UTC day (then 429 insufficient_quota); omitted or null = no budget" },
+    token_budget_monthly: { ...limit, description: "Prompt + completion tokens per UTC month (then 429 insufficient_quota); omitted or null = no budget" },
+    max_concurrent: { ...limit, description: "The key's requests running upstream at once, across all workers (the rest wait their turn); omitted or null = no cap" },
 } as const;
 
 const createApiKeyBody = {
@@ -105,13 +108,33 @@ export async function adminApiKeyRoutes(app: FastifyInstance, context: ApiContex
     },
   );
 
+  app.get<{ Params: { id: number } }>(
+    "/api-keys/:id",
+    {
+      preValidation: integerIdsIn("params", ["id"]),
+      schema: {
+        ...adminDocs,
+        summary: "One API key, with its token spending in the current UTC day and month",
+        params: integerIdParamsSchema,
+        response: { 200: apiKeyWithSpendingSchema, 404: errorBodySchema, ...adminErrors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const key = await context.apiKeys.get(id);
+      if (!key) throw new GatewayError("not_found", { message: `No API key with id ${id}.` });
+      const budgets = { daily: key.token_budget_daily, monthly: key.token_budget_monthly };
+      return { ...asApiKey(key), spending: await context.spending.spending("key", databaseKeyId(id), budgets) };
+    },
+  );
+
   app.patch<{ Params: { id: number }; Body: ApiKeyChanges }>(
     "/api-keys/:id",
     {
       preValidation: integerIdsIn("params", ["id"]),
       schema: {
         ...adminDocs,
-        summary: "Change a key's name, limits, models, expiry, allowed IPs or active flag (every API instance within 5 s)",
+        summary: "Change a key's name, limits, models, expiry, allowed IPs, budgets, max_concurrent or active flag (every API instance within 5 s)",
         params: integerIdParamsSchema,
         body: updateApiKeyBody,
         response: { 200: apiKeySchema, 404: errorBodySchema, 408: bodyErrors[408], ...adminErrors },

@@ -32,17 +32,52 @@ export const listOf = (item: Record<string, unknown>) =>
 const unixSeconds = { type: "integer", description: "Unix time in seconds" } as const;
 const nullableUnixSeconds = { ...unixSeconds, nullable: true } as const;
 
-export const userSchema = {
+const tokenBudget = { type: "integer", nullable: true } as const;
+
+/** Token budgets, as keys and users show them. */
+const budgetProperties = {
+  token_budget_daily: { ...tokenBudget, description: "Prompt + completion tokens per UTC day; null = no budget" },
+  token_budget_monthly: { ...tokenBudget, description: "Prompt + completion tokens per UTC month; null = no budget" },
+} as const;
+
+const periodSpendingSchema = {
   type: "object",
-  required: ["id", "object", "username", "email", "created_at", "is_active"],
+  required: ["period", "period_start", "resets_at", "tokens", "budget"],
   properties: {
-    id: { type: "integer" },
-    object: { type: "string", enum: ["user"] },
-    username: { type: "string" },
-    email: { type: "string" },
-    created_at: unixSeconds,
-    is_active: { type: "boolean" },
+    period: { type: "string", enum: ["daily", "monthly"] },
+    period_start: { type: "string", description: "2026-11-29 (daily) or 2026-11 (monthly), UTC" },
+    resets_at: { ...unixSeconds, description: "When the next period starts (unix seconds)" },
+    tokens: { type: "integer", description: "Prompt + completion tokens spent in the period (cache hits and cancels spend nothing)" },
+    budget: { ...tokenBudget, description: "The budget of the period; null = none" },
   },
+} as const;
+
+/** Spending in the current day and month (GET of one key or user). */
+export const spendingSchema = {
+  type: "object",
+  required: ["daily", "monthly"],
+  properties: { daily: periodSpendingSchema, monthly: periodSpendingSchema },
+} as const;
+
+const userProperties = {
+  id: { type: "integer" },
+  object: { type: "string", enum: ["user"] },
+  username: { type: "string" },
+  email: { type: "string" },
+  created_at: unixSeconds,
+  is_active: { type: "boolean" },
+  ...budgetProperties,
+} as const;
+
+const userRequired = ["id", "object", "username", "email", "created_at", "is_active", "token_budget_daily", "token_budget_monthly"] as const;
+
+export const userSchema = { type: "object", required: userRequired, properties: userProperties } as const;
+
+/** One user with their spending (GET /users/:id). */
+export const userWithSpendingSchema = {
+  type: "object",
+  required: [...userRequired, "spending"],
+  properties: { ...userProperties, spending: spendingSchema },
 } as const;
 
 const apiKeyProperties = {
@@ -57,6 +92,8 @@ const apiKeyProperties = {
   expires_at: nullableUnixSeconds,
   allowed_ips: { type: "array", items: { type: "string" }, nullable: true, description: "Client addresses and CIDRs the key may be used from; null = anywhere" },
   is_active: { type: "boolean", description: "false while an admin has switched the key off (PATCH); a revocation is final, this is not" },
+  ...budgetProperties,
+  max_concurrent: { type: "integer", nullable: true, description: "The key's requests running upstream at once, across all workers (the rest wait their turn); null = no cap" },
   created_at: unixSeconds,
   last_used_at: { ...nullableUnixSeconds, description: "Updated at most every few seconds" },
   revoked_at: nullableUnixSeconds,
@@ -74,6 +111,9 @@ const apiKeyRequired = [
   "expires_at",
   "allowed_ips",
   "is_active",
+  "token_budget_daily",
+  "token_budget_monthly",
+  "max_concurrent",
   "created_at",
   "last_used_at",
   "revoked_at",
@@ -81,6 +121,13 @@ const apiKeyRequired = [
 
 /** A key as lists show it: never the key, never its hash. */
 export const apiKeySchema = { type: "object", required: apiKeyRequired, properties: apiKeyProperties } as const;
+
+/** One key with its spending (GET /api-keys/:id). */
+export const apiKeyWithSpendingSchema = {
+  type: "object",
+  required: [...apiKeyRequired, "spending"],
+  properties: { ...apiKeyProperties, spending: spendingSchema },
+} as const;
 
 /** The answer to a creation: the only time `api_key` is shown. */
 export const createdApiKeySchema = {

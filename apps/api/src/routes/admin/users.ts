@@ -1,11 +1,19 @@
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "@llmgw/errors";
-import type { NewUser, UserRecord } from "@llmgw/store";
+import type { NewUser, UserChanges, UserRecord } from "@llmgw/store";
 import { databaseKeyId } from "../../services/client-auth.js";
 import { integerIdParamsSchema, integerIdsIn } from "./integer-ids.js";
 import type { ApiContext } from "../../context.js";
 import { bodyErrors } from "../../schemas/error-responses.js";
-import { adminDocs, adminErrors, errorBodySchema, listOf, userSchema } from "./schemas.js";
+import { adminDocs, adminErrors, errorBodySchema, listOf, userSchema, userWithSpendingSchema } from "./schemas.js";
+
+const budget = { type: "integer", minimum: 1, nullable: true } as const;
+
+/** Budgets for all the user's keys together; each key may have its own besides. */
+const budgetFields = {
+  token_budget_daily: { ...budget, description: "Prompt + completion tokens per UTC day, all the user's keys together (then 429 insufficient_quota); null = no budget" },
+  token_budget_monthly: { ...budget, description: "Prompt + completion tokens per UTC month, all the user's keys together; null = no budget" },
+} as const;
 
 const createUserBody = {
   type: "object",
@@ -14,6 +22,7 @@ const createUserBody = {
   properties: {
     username: { type: "string", minLength: 1, maxLength: 64 },
     email: { type: "string", format: "email", maxLength: 254 },
+    ...budgetFields,
   },
 } as const;
 
@@ -21,12 +30,15 @@ const asUser = (user: UserRecord) => ({ ...user, object: "user" as const });
 
 const updateUserBody = {
   type: "object",
-  required: ["is_active"],
   additionalProperties: false,
-  properties: { is_active: { type: "boolean", description: "false switches the user and every key of theirs off until set true again" } },
+  minProperties: 1,
+  properties: {
+    is_active: { type: "boolean", description: "false switches the user and every key of theirs off until set true again" },
+    ...budgetFields,
+  },
 } as const;
 
-/** POST /users (create; a taken username is 409), GET /users (list), PATCH /users/:id (switch off or on). */
+/** POST /users (create; a taken username is 409), GET /users (list), GET /users/:id (with spending), PATCH /users/:id. */
 export async function adminUserRoutes(app: FastifyInstance, context: ApiContext) {
   app.post<{ Body: NewUser }>(
     "/users",
@@ -47,13 +59,33 @@ export async function adminUserRoutes(app: FastifyInstance, context: ApiContext)
     async () => ({ object: "list", data: (await context.users.list()).map(asUser) }),
   );
 
-  app.patch<{ Params: { id: number }; Body: { is_active: boolean } }>(
+  app.get<{ Params: { id: number } }>(
     "/users/:id",
     {
       preValidation: integerIdsIn("params", ["id"]),
       schema: {
         ...adminDocs,
-        summary: "Switch a user, and so every key of theirs, off or on (every API instance within 5 s)",
+        summary: "One user, with the token spending of all their keys in the current UTC day and month",
+        params: integerIdParamsSchema,
+        response: { 200: userWithSpendingSchema, 404: errorBodySchema, ...adminErrors },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const user = await context.users.get(id);
+      if (!user) throw new GatewayError("not_found", { message: `No user with id ${id}.` });
+      const budgets = { daily: user.token_budget_daily, monthly: user.token_budget_monthly };
+      return { ...asUser(user), spending: await context.spending.spending("user", String(id), budgets) };
+    },
+  );
+
+  app.patch<{ Params: { id: number }; Body: UserChanges }>(
+    "/users/:id",
+    {
+      preValidation: integerIdsIn("params", ["id"]),
+      schema: {
+        ...adminDocs,
+        summary: "Switch a user, and so every key of theirs, off or on, or change their budgets (every API instance within 5 s)",
         params: integerIdParamsSchema,
         body: updateUserBody,
         response: { 200: userSchema, 404: errorBodySchema, 408: bodyErrors[408], ...adminErrors },
@@ -61,7 +93,7 @@ export async function adminUserRoutes(app: FastifyInstance, context: ApiContext)
     },
     async (request) => {
       const { id } = request.params;
-      const user = await context.users.setActive(id, request.body.is_active);
+      const user = await context.users.update(id, request.body);
       if (!user) throw new GatewayError("not_found", { message: `No user with id ${id}.` });
       for (const key of await context.apiKeys.list({ userId: id })) context.forgetKey(databaseKeyId(key.id));
       return asUser(user);

@@ -71,7 +71,8 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       const stream = body.stream === true;
       const { principal } = request;
       const route = context.completions.route(principal, body.model);
-      const plan = await (lookups.get(request) ?? lookUp(request));
+      // A used-up budget refuses cache hits too: the key may not be used until its budget allows.
+      const [plan] = await Promise.all([lookups.get(request) ?? lookUp(request), context.budgets.check(principal)]);
       reply.header("x-cache", plan.status);
       if (plan.hit) {
         const owner = { keyId: principal.keyId, userId: principal.userId };
