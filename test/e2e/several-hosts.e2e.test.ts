@@ -13,8 +13,10 @@ import { createPostgresDatabase, freePort, spawnApp, startMockUpstream, uniqueDa
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const prefix = `hosts-${randomUUID()}`;
 const DB_PASSWORD = `pg-secret-${randomUUID()}`;
-/** The contract's bound for a revocation to reach every API instance. */
+/** The contract's bound for a revocation or an admin change to reach every API instance. */
 const WITHIN_MS = 5_000;
+/** How often B is asked while a change travels: small against the 5 s, so the measure is close. */
+const POLL_MS = 100;
 
 let mock: MockUpstream;
 let folders: string[] = [];
@@ -82,21 +84,44 @@ async function adminCall(host: 0 | 1, method: string, path: string, body?: unkno
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-async function newKey(host: 0 | 1) {
+async function newKey(host: 0 | 1, fields: Record<string, unknown> = {}) {
   const name = `user-${randomUUID()}`;
   const user = await adminCall(host, "POST", "/users", { username: name, email: `${name}@example.com` });
   expect(user.status).toBe(201);
-  const key = await adminCall(host, "POST", "/api-keys", { user_id: user.body.id, key_name: "shared" });
+  const key = await adminCall(host, "POST", "/api-keys", { user_id: user.body.id, key_name: "shared", ...fields });
   expect(key.status).toBe(201);
-  return { keyId: key.body.id as number, apiKey: key.body.api_key as string };
+  return { userId: user.body.id as number, keyId: key.body.id as number, apiKey: key.body.api_key as string };
 }
 
-function complete(host: 0 | 1, apiKey: string, content = `hello ${randomUUID()}`) {
+function complete(host: 0 | 1, apiKey: string, model = "deepseek-chat") {
   return fetch(`${hosts[host]}/v1/chat/completions`, {
     method: "POST",
     headers: { "x-api-key": apiKey, "content-type": "application/json" },
-    body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content }] }),
+    body: JSON.stringify({ model, messages: [{ role: "user", content: `hello ${randomUUID()}` }] }),
   });
+}
+
+/**
+ * PATCHes `path` through A while both hosts hold the key's lookup in their cache (each has just answered
+ * `ask` with `before`). A must answer `after` at once; B is polled every POLL_MS until it does, for at most
+ * the contract's 5 s. `elapsedMs` runs from just before the PATCH was sent to B's first `after`.
+ */
+async function patchThroughA(path: string, changes: Record<string, unknown>, ask: (host: 0 | 1) => Promise<Response>, before: number, after: number) {
+  for (const host of [A, B] as const) expect((await ask(host)).status).toBe(before);
+  const patchedAt = Date.now();
+  const patched = await adminCall(A, "PATCH", path, changes);
+  expect(patched.status).toBe(200);
+  const onA = await ask(A);
+  expect(onA.status).toBe(after);
+  for (;;) {
+    const onB = await ask(B);
+    const elapsedMs = Date.now() - patchedAt;
+    if (onB.status === after || elapsedMs >= WITHIN_MS) {
+      return { patched: patched.body, onA: await onA.json(), onB: { status: onB.status, body: await onB.json() }, elapsedMs };
+    }
+    await onB.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 }
 
 /** The key's request count in GET /admin/stats on `host` (0 while it has none). */
@@ -142,6 +167,78 @@ describe("two API hosts on one PostgreSQL and one Redis", () => {
     expect(Date.now() - revokedAt).toBeLessThan(WITHIN_MS);
     const refused = await complete(B, apiKey);
     expect(await refused.json()).toMatchObject({ error: { code: "invalid_api_key", type: "authentication_error" } });
+  });
+
+  // Issue 15: an admin PATCH takes effect on every instance within 5 s. The instance that takes it forgets
+  // its cached lookup at once; the other re-reads the key when its cache entry (4 s) runs out. B reads the
+  // key just before each PATCH, so every case measures the worst case: a little over 4 s.
+  describe("a PATCH through one host is seen by the other within 5 s", () => {
+    const INVALID_KEY = {
+      message: "Incorrect or missing API key. Send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.",
+      type: "authentication_error",
+      param: null,
+      code: "invalid_api_key",
+    };
+    // B is asked up to every POLL_MS for 5 s: room enough that the default 60 a minute never answers 429 instead.
+    const POLLED_KEY = { rate_limit_per_minute: 600 };
+
+    it("models: another model is refused with 403 model_not_allowed", async () => {
+      const { keyId, apiKey } = await newKey(A, POLLED_KEY);
+      const change = await patchThroughA(`/api-keys/${keyId}`, { models: ["deepseek-reasoner"] }, (host) => complete(host, apiKey), 200, 403);
+      expect(change.patched).toMatchObject({ id: keyId, models: ["deepseek-reasoner"] });
+      const refused = {
+        error: { message: "This API key may not use the model 'deepseek-chat'.", type: "permission_error", param: "model", code: "model_not_allowed" },
+      };
+      expect(change.onA).toEqual(refused);
+      expect(change.onB).toEqual({ status: 403, body: refused });
+      expect(change.elapsedMs).toBeLessThan(WITHIN_MS);
+      // The model the key keeps still works there.
+      expect((await complete(B, apiKey, "deepseek-reasoner")).status).toBe(200);
+    });
+
+    it("is_active: false is refused with 401, true again is accepted again", async () => {
+      const { keyId, apiKey } = await newKey(A, POLLED_KEY);
+      const ask = (host: 0 | 1) => complete(host, apiKey);
+      const off = await patchThroughA(`/api-keys/${keyId}`, { is_active: false }, ask, 200, 401);
+      expect(off.patched).toMatchObject({ id: keyId, is_active: false });
+      expect(off.onA).toEqual({ error: INVALID_KEY });
+      expect(off.onB).toEqual({ status: 401, body: { error: INVALID_KEY } });
+      expect(off.elapsedMs).toBeLessThan(WITHIN_MS);
+
+      // Both hosts now hold the refusal in their cache of misses; switching the key on must undo it too.
+      const on = await patchThroughA(`/api-keys/${keyId}`, { is_active: true }, ask, 401, 200);
+      expect(on.patched).toMatchObject({ id: keyId, is_active: true });
+      expect(on.onB.status).toBe(200);
+      expect(on.onB.body).toMatchObject({ object: "chat.completion" });
+      expect(on.elapsedMs).toBeLessThan(WITHIN_MS);
+    });
+
+    it("a user switched off: their key is refused with 401", async () => {
+      const { userId, apiKey } = await newKey(A, POLLED_KEY);
+      const change = await patchThroughA(`/users/${userId}`, { is_active: false }, (host) => complete(host, apiKey), 200, 401);
+      expect(change.patched).toMatchObject({ id: userId, is_active: false });
+      expect(change.onA).toEqual({ error: INVALID_KEY });
+      expect(change.onB).toEqual({ status: 401, body: { error: INVALID_KEY } });
+      expect(change.elapsedMs).toBeLessThan(WITHIN_MS);
+    });
+
+    it("allowed_ips without the client's address: refused with 403 ip_not_allowed", async () => {
+      const { keyId, apiKey } = await newKey(A, POLLED_KEY);
+      // The test calls from 127.0.0.1; 203.0.113.7 is a documentation address no test runs from.
+      const change = await patchThroughA(`/api-keys/${keyId}`, { allowed_ips: ["203.0.113.7"] }, (host) => complete(host, apiKey), 200, 403);
+      expect(change.patched).toMatchObject({ id: keyId, allowed_ips: ["203.0.113.7"] });
+      const refused = {
+        error: {
+          message: "This API key may not be used from this address (see its allowed_ips).",
+          type: "permission_error",
+          param: null,
+          code: "ip_not_allowed",
+        },
+      };
+      expect(change.onA).toEqual(refused);
+      expect(change.onB).toEqual({ status: 403, body: refused });
+      expect(change.elapsedMs).toBeLessThan(WITHIN_MS);
+    });
   });
 
   it("stats on either host count every host's requests once", async () => {
