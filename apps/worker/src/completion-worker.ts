@@ -1,6 +1,6 @@
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { COMPLETIONS_QUEUE, type CompletionJobData } from "@llmgw/jobs";
+import { COMPLETIONS_QUEUE, createConcurrencyGate, type CompletionJobData, type JobKeys } from "@llmgw/jobs";
 import { processCompletionJob, type ProcessDeps } from "./process-completion-job.js";
 import { backoffDelay } from "./retry-policy.js";
 
@@ -10,6 +10,11 @@ export interface CompletionWorkerOptions {
   concurrency: number;
   /** Lock duration (WORKER_LOCK_MS); a job whose worker stops renewing it is taken over within about 1.25 times this. */
   lockMs: number;
+  /**
+   * Each key's max_concurrent (jobs carrying `maxConcurrent`): scripts on this commands connection,
+   * leases of concurrencyLeaseMs(JOB_TIMEOUT_MS). Without it, caps are not enforced by this worker.
+   */
+  slots?: { redis: Redis; keys: JobKeys; leaseMs: number };
 }
 
 /**
@@ -18,9 +23,10 @@ export interface CompletionWorkerOptions {
  * store here, so every waiter is told.
  */
 export function createCompletionWorker(deps: ProcessDeps, options: CompletionWorkerOptions) {
+  const processDeps: ProcessDeps = { ...deps };
   const worker = new Worker<CompletionJobData, void, "completion">(
     COMPLETIONS_QUEUE,
-    (job, _token, signal) => processCompletionJob(deps, job, signal),
+    (job, token, signal) => processCompletionJob(processDeps, job, token, signal),
     {
       connection: options.connection,
       prefix: options.prefix,
@@ -39,9 +45,18 @@ export function createCompletionWorker(deps: ProcessDeps, options: CompletionWor
       settings: { backoffStrategy: (attemptsMade, _type, error) => backoffDelay(attemptsMade, error) },
     },
   );
+  // The gate promotes woken jobs through the worker's own BullMQ connection.
+  const slots = options.slots ? createConcurrencyGate({ ...options.slots, queue: worker }) : undefined;
+  processDeps.slots = slots;
   worker.on("failed", (job, error) => {
     if (!job || !/stalled/i.test(error.message)) return;
     const data = job.data;
+    // Its last try's worker died holding the key's slot: the next parked job gets it now, not at the lease's end.
+    if (slots && data.maxConcurrent) {
+      void slots
+        .release(data.owner.keyId, job.id as string, { cap: data.maxConcurrent })
+        .catch((releaseError: Error) => deps.logger.warn({ err: { message: releaseError.message }, jobId: job.id }, "could not give back a stalled job's slot"));
+    }
     const latencyMs = Date.now() - job.timestamp;
     const failure = {
       status: 502,

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, loadDotEnv, secretValues } from "@llmgw/config";
 import { createLogger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy } from "@llmgw/redis";
-import { createBudgetAlertOutbox, createChannelHealth, createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
+import { concurrencyLeaseMs, createBudgetAlertOutbox, createChannelHealth, createJobRunner, createJobStore, createWebhookOutbox, createWebhookQueue } from "@llmgw/jobs";
 import { ProviderError, createModelLabeler, createProviderRegistry } from "@llmgw/providers";
 import { createResponseCache } from "@llmgw/cache";
 import { createCompletionWorker } from "./completion-worker.js";
@@ -107,7 +107,13 @@ async function main() {
         if (!cacheShared) await stored;
       },
     },
-    { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs },
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockMs: config.workerLockMs,
+      slots: { redis: commands, keys: store.keys, leaseMs: concurrencyLeaseMs(config.jobTimeoutMs) },
+    },
   );
   await subscribeToCancels(subscriber, store.keys, worker);
   await worker.waitUntilReady();

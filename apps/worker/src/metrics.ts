@@ -18,6 +18,8 @@ export interface TryMetrics {
 
 export interface JobMetrics {
   startTry(data: CompletionJobData): TryMetrics;
+  /** A try found its key at its max_concurrent and was parked until a slot frees. */
+  parked(): void;
 }
 
 const UPSTREAM_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -88,6 +90,12 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
     registers,
   });
 
+  const parkedTries = new Counter({
+    name: "llmgw_worker_parked_tries_total",
+    help: "Tries that found their key running its max_concurrent jobs and waited, parked, for a slot (never a key label)",
+    registers,
+  });
+
   const channelTries = new Counter({
     name: "llmgw_channel_tries_total",
     help: "Tries per upstream channel (configured ids, never keys) by outcome: ok, failed, refused (a request error, not the channel's)",
@@ -144,6 +152,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
         },
       };
     },
+    parked: () => parkedTries.inc(),
   };
 
   return {

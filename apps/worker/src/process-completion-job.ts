@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@llmgw/logger";
-import type { CompletionJobData, JobRunner } from "@llmgw/jobs";
+import type { CompletionJobData, ConcurrencyGate, JobRunner } from "@llmgw/jobs";
 import { assembleChatCompletion, clientAskedUsage, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ChannelRoute, type ProviderAdapter } from "@llmgw/providers";
 import type { ChannelRouter } from "./channel-router.js";
 import type { JobMetrics } from "./metrics.js";
@@ -28,20 +28,47 @@ export interface ProcessDeps {
   onTryFailed?(error: unknown): void;
   /** Prometheus instrumentation (metrics.ts); absent where nobody scrapes. */
   metrics?: JobMetrics;
+  /** Enforces each key's max_concurrent across workers (libs/jobs concurrency-gate.ts); absent = no cap. */
+  slots?: ConcurrencyGate;
 }
 
 /** Thrown inside a try when the job's log refuses our writes: it was cancelled or taken over. */
 class JobLost extends Error {}
 
-/** The BullMQ processor: one try of one completion job. */
+/**
+ * The BullMQ processor: one try of one completion job, once its key has a slot (max_concurrent).
+ * A try without a slot parks (BullMQ's DelayedError, let through) before anything of the job is
+ * written: for its record, log and attempt number it never happened.
+ */
 export async function processCompletionJob(
   deps: ProcessDeps,
   job: Job<CompletionJobData>,
+  token: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  const cap = job.data.maxConcurrent;
+  const slots = cap && cap > 0 ? deps.slots : undefined;
+  if (!slots || !cap) return runTry(deps, job, signal, 0);
+  const admission = await slots.acquire(job, cap);
+  if (!admission.acquired) {
+    deps.metrics?.parked();
+    return slots.park(job, token ?? "", cap);
+  }
+  try {
+    await runTry(deps, job, signal, admission.parks);
+  } finally {
+    // Also on a retry: the job leaves the active set, and its next try takes a slot again.
+    await slots
+      .release(job.data.owner.keyId, job.id as string, { token, cap })
+      .catch((error: Error) => deps.logger.warn({ err: { message: error.message }, jobId: job.data.jobId }, "could not give back a key's slot; its lease runs out"));
+  }
+}
+
+/** One try; `parks`: the job's BullMQ starts that were parked, not attempts. */
+async function runTry(deps: ProcessDeps, job: Job<CompletionJobData>, signal: AbortSignal | undefined, parks: number): Promise<void> {
   const data = job.data;
   // attemptsStarted also counts a try that a crashed worker began (stall recovery): a new fence.
-  const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
+  const attempt = Math.max(job.attemptsStarted - parks, job.attemptsMade + 1);
   let log = deps.logger.child({ jobId: data.jobId, attempt, requestId: data.requestId });
   const controller = new AbortController();
   // The upstream call opens while job.started is written: one round trip less before the first

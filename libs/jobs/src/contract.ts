@@ -54,6 +54,16 @@ export function jobKeys(prefix: string) {
      * scored by its end in unix ms); written with the final event, cleared once the delivery is queued.
      */
     webhookOutbox: `${prefix}:webhook-outbox`,
+    /**
+     * Sorted set per owner key with a `max_concurrent` cap: the queue job ids holding one of its slots
+     * (running, or woken and on their way), scored by the lease's end in unix ms (concurrency-gate.ts).
+     */
+    running: (keyId: string) => `${prefix}:running:${keyId}`,
+    /**
+     * Sorted set per owner key: queue job ids parked in BullMQ's delayed set until one of the key's
+     * slots frees, scored by their rank in line (synchronous calls first, then order of parking).
+     */
+    parked: (keyId: string) => `${prefix}:parked:${keyId}`,
     /** Hash: key id -> BullMQ priority of its last asynchronous job (fair-priority.lua); deleted whenever no such job waits. */
     fairShare: `${prefix}:fair-share`,
     /**

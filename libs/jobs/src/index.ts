@@ -13,6 +13,7 @@ export { signWebhook, webhookHeaders, verifyWebhookSignature, type WebhookHeader
 export { checkWebhookUrl, isPublicAddress, urlHost, MAX_WEBHOOK_URL_LENGTH, type WebhookUrlCheck } from "./webhook-url.js";
 export { createJobProducer, cancelledUsage, CANCELLED_USAGE_STATUS, type JobProducer, type NewCompletionJob, type FollowedJob } from "./job-producer.js";
 export { createJobRunner, type JobRunner, type JobTry, type TryEnd } from "./job-runner.js";
+export { createConcurrencyGate, concurrencyLeaseMs, type ConcurrencyGate, type ConcurrencyGateOptions, type SlotAdmission } from "./concurrency-gate.js";
 export { usageEntry, jobUsageSubject, type UsageKind, type UsageSubject, type UsageOutcome } from "./usage-entry.js";
 export { eventDataText } from "./logged-event.js";
 export {

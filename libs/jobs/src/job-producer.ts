@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { GatewayError } from "@llmgw/errors";
 import { isFinished } from "./contract.js";
 import { completionJobOptions, queueJobId, type CompletionQueue } from "./completion-queue.js";
+import { concurrencyLeaseMs, createConcurrencyGate } from "./concurrency-gate.js";
 import type { JobEventHub, JobFollower } from "./job-event-hub.js";
 import { newJobId } from "./job-ids.js";
 import { createJobScheduling, type JobScheduling } from "./job-scheduling.js";
@@ -23,6 +24,8 @@ export interface JobProducerDeps {
   /** JOB_SCHEDULING (job-scheduling.ts); `fair` when absent. */
   scheduling?: JobScheduling;
   webhooks: WebhookOutbox;
+  /** concurrencyLeaseMs(JOB_TIMEOUT_MS): the lease of a capped key's slot that a cancel hands on (default for 600 s). */
+  concurrencyLeaseMs?: number;
   /** A cancelled job's webhook could not be queued now (the workers' outbox sweep will). */
   onWebhookError?(error: Error, jobId: string): void;
 }
@@ -47,6 +50,7 @@ export interface FollowedJob {
 export function createJobProducer(deps: JobProducerDeps) {
   const { store, queue } = deps;
   const scheduling = createJobScheduling(deps.redis, store.keys.fairShare, queue, deps.scheduling ?? "fair");
+  const slots = createConcurrencyGate({ redis: deps.redis, keys: store.keys, queue, leaseMs: deps.concurrencyLeaseMs ?? concurrencyLeaseMs(600_000) });
 
   /** Creates and enqueues the job, or reports the status of the existing job with that id. */
   async function createAndEnqueue(job: NewCompletionJob, id: string, notify?: string) {
@@ -88,7 +92,10 @@ export function createJobProducer(deps: JobProducerDeps) {
     const queueId = queueJobId(jobId, record.createdAt);
     await deps.redis.publish(store.keys.cancelChannel, queueId);
     // A job still waiting is removed so no worker picks it up; a running one is locked and stays.
-    await queue.remove(queueId).catch(() => 0);
+    const removed = await queue.remove(queueId).catch(() => 0);
+    // A job removed before it ran may have been woken from its key's parked line with a slot
+    // reserved in its name (max_concurrent): the slot goes to the next parked job, not to waste.
+    if (removed === 1) await slots.release(record.owner.keyId, queueId).catch(() => 0);
     if (record.webhook) await deps.webhooks.announce(jobId).catch((error: Error) => deps.onWebhookError?.(error, jobId));
     return true;
   }

@@ -17,6 +17,9 @@ const scripts = {
   llmgwChannelProbe: { numberOfKeys: 1, lua: readLua("channel-probe") },
   llmgwChannelSuccess: { numberOfKeys: 1, lua: readLua("channel-success") },
   llmgwTakeBudgetAlerts: { numberOfKeys: 2, lua: readLua("take-budget-alerts") },
+  llmgwConcurrencyAcquire: { numberOfKeys: 3, lua: readLua("concurrency-acquire") },
+  llmgwConcurrencyPark: { numberOfKeys: 3, lua: readLua("concurrency-park") },
+  llmgwConcurrencyRelease: { numberOfKeys: 4, lua: readLua("concurrency-release") },
 };
 
 export interface JobScripts {
@@ -30,6 +33,27 @@ export interface JobScripts {
   llmgwChannelProbe(stateKey: string, now: number, leaseMs: number): Promise<number>;
   llmgwChannelSuccess(stateKey: string, now: number, latencyMs: number): Promise<number>;
   llmgwTakeBudgetAlerts(outboxKey: string, alertsKey: string, now: number, leaseMs: number, limit: number): Promise<string[]>;
+  llmgwConcurrencyAcquire(runningKey: string, parkedKey: string, jobKey: string, queueJobId: string, cap: number, leaseMs: number): Promise<[number, number]>;
+  llmgwConcurrencyPark(
+    runningKey: string,
+    parkedKey: string,
+    jobKey: string,
+    queueJobId: string,
+    cap: number,
+    leaseMs: number,
+    urgent: "1" | "0",
+    parkedTtlMs: number,
+  ): Promise<number>;
+  llmgwConcurrencyRelease(
+    runningKey: string,
+    parkedKey: string,
+    delayedKey: string,
+    lockKey: string,
+    queueJobId: string,
+    token: string,
+    leaseMs: number,
+    cap: number | "",
+  ): Promise<string[]>;
 }
 
 /** Registers the job scripts on a connection once (ioredis then calls them by SHA). */

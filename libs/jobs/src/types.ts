@@ -31,6 +31,8 @@ export interface CompletionJobData {
   webhook?: string;
   /** Channel ids whose tries of this job failed: the worker's next try goes elsewhere while it can. */
   avoidChannels?: string[];
+  /** The owner key's `max_concurrent` at admission: at most this many of its jobs run at once (absent = no cap). */
+  maxConcurrent?: number;
 }
 
 /** The BullMQ payload of a webhook delivery: the job is read when the delivery runs. */
