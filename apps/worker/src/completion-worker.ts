@@ -47,7 +47,7 @@ export function createCompletionWorker(deps: ProcessDeps, options: CompletionWor
   );
   // The gate promotes woken jobs through the worker's own BullMQ connection.
   const slots = options.slots ? createConcurrencyGate({ ...options.slots, queue: worker }) : undefined;
-  processDeps.slots = slots;
+  if (slots) processDeps.slots = slots;
   worker.on("failed", (job, error) => {
     if (!job || !/stalled/i.test(error.message)) return;
     const data = job.data;

@@ -79,16 +79,19 @@ export function createConcurrencyGate(options: ConcurrencyGateOptions) {
     async park(job: Job<CompletionJobData>, token: string, cap: number): Promise<never> {
       const id = job.id as string;
       await job.moveToDelayed(Date.now() + leaseMs, token);
-      const promoteNow = await scripts.llmgwConcurrencyPark(
-        keys.running(job.data.owner.keyId),
-        keys.parked(job.data.owner.keyId),
-        jobKey(id),
-        id,
-        cap,
-        leaseMs,
-        job.opts.priority ? "0" : "1",
-        2 * leaseMs,
-      );
+      const promoteNow = await scripts
+        .llmgwConcurrencyPark(
+          keys.running(job.data.owner.keyId),
+          keys.parked(job.data.owner.keyId),
+          jobKey(id),
+          id,
+          cap,
+          leaseMs,
+          job.opts.priority ? "0" : "1",
+          2 * leaseMs,
+        )
+        // The job is delayed already: out of line, its safety-net delay still wakes it.
+        .catch(() => 0);
       // A release woke it in the meantime (already promoted) or the slot is reserved for it now.
       if (Number(promoteNow) === 1) await promote(id);
       throw new DelayedError(`parked: the key runs ${cap} jobs at once`);
