@@ -92,7 +92,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
 
   const parkedTries = new Counter({
     name: "llmgw_worker_parked_tries_total",
-    help: "Tries that found their key running its max_concurrent jobs and waited, parked, for a slot (never a key label)",
+    help: "Tries that found their key running its max_concurrent jobs and were parked until a slot freed",
     registers,
   });
 

@@ -52,6 +52,7 @@ export async function processCompletionJob(
   const admission = await slots.acquire(job, cap);
   if (!admission.acquired) {
     deps.metrics?.parked();
+    deps.logger.debug({ jobId: job.data.jobId, maxConcurrent: cap }, "the key runs its max_concurrent jobs; parked until a slot frees");
     return slots.park(job, token ?? "", cap);
   }
   try {
