@@ -2,6 +2,7 @@ import { maskUrlPassword, type Config } from "@llmgw/config";
 import type { Logger } from "@llmgw/logger";
 import { createRedisConnection, readEvictionPolicy, waitForRedis } from "@llmgw/redis";
 import {
+  concurrencyLeaseMs,
   createChannelHealth,
   createCompletionQueue,
   createJobEventHub,
@@ -110,6 +111,7 @@ export async function createApiContext(config: Config, logger: Logger, options: 
     hub,
     queue,
     jobAttempts: config.jobAttempts,
+    concurrencyLeaseMs: concurrencyLeaseMs(config.jobTimeoutMs),
     scheduling: config.jobScheduling,
     webhooks,
     onWebhookError: (error, jobId) =>

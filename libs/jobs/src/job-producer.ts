@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { GatewayError } from "@llmgw/errors";
 import { isFinished } from "./contract.js";
 import { completionJobOptions, queueJobId, type CompletionQueue } from "./completion-queue.js";
-import { concurrencyLeaseMs, createConcurrencyGate } from "./concurrency-gate.js";
+import { createConcurrencyGate } from "./concurrency-gate.js";
 import type { JobEventHub, JobFollower } from "./job-event-hub.js";
 import { newJobId } from "./job-ids.js";
 import { createJobScheduling, type JobScheduling } from "./job-scheduling.js";
@@ -24,8 +24,8 @@ export interface JobProducerDeps {
   /** JOB_SCHEDULING (job-scheduling.ts); `fair` when absent. */
   scheduling?: JobScheduling;
   webhooks: WebhookOutbox;
-  /** concurrencyLeaseMs(JOB_TIMEOUT_MS): the lease of a capped key's slot that a cancel hands on (default for 600 s). */
-  concurrencyLeaseMs?: number;
+  /** concurrencyLeaseMs(JOB_TIMEOUT_MS): the lease of a capped key's slot that a cancel hands on. */
+  concurrencyLeaseMs: number;
   /** A cancelled job's webhook could not be queued now (the workers' outbox sweep will). */
   onWebhookError?(error: Error, jobId: string): void;
 }
@@ -50,7 +50,7 @@ export interface FollowedJob {
 export function createJobProducer(deps: JobProducerDeps) {
   const { store, queue } = deps;
   const scheduling = createJobScheduling(deps.redis, store.keys.fairShare, queue, deps.scheduling ?? "fair");
-  const slots = createConcurrencyGate({ redis: deps.redis, keys: store.keys, queue, leaseMs: deps.concurrencyLeaseMs ?? concurrencyLeaseMs(600_000) });
+  const slots = createConcurrencyGate({ redis: deps.redis, keys: store.keys, queue, leaseMs: deps.concurrencyLeaseMs });
 
   /** Creates and enqueues the job, or reports the status of the existing job with that id. */
   async function createAndEnqueue(job: NewCompletionJob, id: string, notify?: string) {

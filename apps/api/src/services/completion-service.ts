@@ -50,6 +50,7 @@ export function createCompletionService(deps: CompletionServiceDeps) {
         provider: resolved.providerName,
         owner: { keyId: principal.keyId, userId: principal.userId },
         ...(principal.budgets ? { budgets: principal.budgets } : {}),
+        ...(principal.maxConcurrent ? { maxConcurrent: principal.maxConcurrent } : {}),
         mode: options.mode,
         requestId: options.requestId,
         ...(options.cacheKey ? { cacheKey: options.cacheKey } : {}),

@@ -6,8 +6,8 @@ import { jobKeys, verifyWebhookSignature } from "@llmgw/jobs";
 import { expectOpenAIShape } from "./support/openai-schemas.js";
 import { startTwoApiInstances, type TwoApiInstances } from "./support/two-api-instances.js";
 
-// Issue 15, token budgets: two built API processes and a worker share one Redis and one SQLite
-// file; clients on both spend one key's budget at once. Alerts go to a receiver of the test's own.
+// Issue 15, token budgets and max_concurrent: two built API processes and a worker share one Redis
+// and one SQLite file; clients on both use one key at once. Alerts go to a receiver of the test's own.
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const WEBHOOK_SECRET = `whsec-${randomUUID()}`;
 const prefix = `budgets-${randomUUID()}`;
@@ -86,6 +86,15 @@ function expectQuotaRefusal(answer: Awaited<ReturnType<typeof ask>>, whose: RegE
   expectOpenAIShape("ErrorResponse", answer.body, "the budget refusal");
   expect(answer.body.error).toMatchObject({ type: "insufficient_quota", code: "insufficient_quota", param: null });
   expect(answer.body.error.message).toMatch(whose);
+}
+
+/** Polls `condition` (a state in Redis or the mock) every 50 ms until it holds, for at most `withinMs`. */
+async function until(condition: () => boolean | Promise<boolean>, withinMs = 10_000) {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > withinMs) throw new Error(`not reached within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Resolves once `count` alerts have arrived. */
@@ -170,5 +179,33 @@ describe("token budgets across two API instances", () => {
     // Each key's own counter holds its part only.
     const parts = await Promise.all([first.id, second.id].map(async (id) => (await admin("GET", `/api-keys/${id}`)).body.spending.daily.tokens as number));
     expect(parts[0] + parts[1]).toBe(spent);
+  });
+});
+
+describe("max_concurrent across two API instances", () => {
+  it("lets at most max_concurrent of a key's requests reach the provider at once; the rest wait their turn and all answer", async () => {
+    const { id, apiKey } = await newKey(await newUser(), { max_concurrent: 2 });
+    const marker = `capped-${randomUUID()}`;
+    const UPSTREAM_MS = 1000;
+    const callsOfKey = () => stack.mock.calls.filter((call) => JSON.stringify(call.body).includes(marker));
+    // Four requests of the key at once, from both instances, each answered after UPSTREAM_MS.
+    const answers = Array.from({ length: 4 }, (_, index) =>
+      fetch(`${stack.instances[index % 2]}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content: `${marker} ${index} [[mock:delay=${UPSTREAM_MS}]]` }] }),
+      }),
+    );
+    // Two reach the provider; the other two wait in the key's line, not in a worker slot.
+    const parked = jobKeys(prefix).parked(String(id));
+    await until(async () => callsOfKey().length === 2 && (await stack.redis.zcard(parked)) === 2);
+    expect(await stack.redis.zcard(jobKeys(prefix).running(String(id)))).toBe(2);
+
+    // Each answers, none refused; the waiting two reached the provider only once the first two were done.
+    expect((await Promise.all(answers)).map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    const starts = callsOfKey().map((call) => call.startedAt);
+    expect(starts).toHaveLength(4);
+    expect(Math.min(starts[2], starts[3])).toBeGreaterThanOrEqual(Math.min(starts[0], starts[1]) + UPSTREAM_MS);
+    expect(await stack.redis.zcard(parked)).toBe(0);
   });
 });
