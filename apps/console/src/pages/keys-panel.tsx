@@ -5,11 +5,16 @@ import { usePolling } from "../components/use-polling.js";
 import { formatTime } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { ApiKey, CreatedApiKey, List, User } from "../types.js";
+import { BudgetCell } from "./budget-cell.js";
 import { CreateKeyForm } from "./create-key-form.js";
 import { EditKeyDialog } from "./edit-key-dialog.js";
 import { NewKeyDialog } from "./new-key-dialog.js";
+import { useSpending } from "./use-spending.js";
 
-/** The keys: search, filter revoked, create (shown once), edit, switch off and on, revoke with a confirmation. */
+/**
+ * The keys: search, filter revoked, create (shown once), edit, switch off and on, revoke with a
+ * confirmation; each key's token budgets with today's and this month's spending.
+ */
 export function KeysPanel(props: { users: User[]; version: number; onChanged: () => void }) {
   const { t, language } = useI18n();
   const [search, setSearch] = useState("");
@@ -25,12 +30,19 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
   const shown = (keys.value?.data ?? []).filter(
     (key) => !needle || `${key.key_name} ${key.key_prefix} ${userName(key.user_id)} ${(key.models ?? []).join(" ")}`.toLowerCase().includes(needle),
   );
+  // Spending is read per key (GET /api-keys/{id}), so only for the keys that have a budget and are not revoked.
+  const budgeted = (keys.value?.data ?? []).filter((key) => key.revoked_at === null && (key.token_budget_daily !== null || key.token_budget_monthly !== null));
+  const spending = useSpending("api-keys", budgeted.map((key) => key.id), keys.value);
   const now = Date.now() / 1000;
   const status = (key: ApiKey): { text: string; tone: string } => {
     if (key.revoked_at !== null) return { text: t("keys.statusRevoked"), tone: "cancelled" };
     if (!key.is_active) return { text: t("keys.statusDisabled"), tone: "failed" };
     if (owner(key.user_id)?.is_active === false) return { text: t("keys.statusUserDisabled"), tone: "failed" };
     if (key.expires_at !== null && key.expires_at <= now) return { text: t("keys.statusExpired"), tone: "cancelled" };
+    const spent = spending.get(key.id);
+    if (spent && [spent.daily, spent.monthly].some((period) => period.budget !== null && period.tokens >= period.budget)) {
+      return { text: t("keys.statusOverBudget"), tone: "failed" };
+    }
     return { text: t("keys.statusActive"), tone: "succeeded" };
   };
 
@@ -71,6 +83,9 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
           <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked((e.target as HTMLInputElement).checked)} />
           {t("keys.showRevoked")}
         </label>
+        <button type="button" onClick={keys.reload}>
+          {t("common.refresh")}
+        </button>
       </div>
       {(actionError ?? keys.error) && <p role="alert" class="error">{actionError ?? keys.error}</p>}
       <div class="table-wrap">
@@ -80,8 +95,8 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
               <th>ID</th>
               <th>{t("keys.name")}</th>
               <th>{t("keys.user")}</th>
-              <th>{t("keys.prefix")}</th>
               <th>{t("keys.limits")}</th>
+              <th>{t("budget.column")}</th>
               <th>{t("keys.models")}</th>
               <th>{t("keys.allowedIps")}</th>
               <th>{t("keys.expires")}</th>
@@ -94,13 +109,20 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
             {shown.map((key) => (
               <tr key={key.id} data-key-name={key.key_name}>
                 <td>{key.id}</td>
-                <td>{key.key_name}</td>
+                <td>
+                  {key.key_name}
+                  {/* The prefix under the name: a column of its own leaves the actions no room at 1280 px. */}
+                  <code class="cell-note" title={t("keys.prefix")}>
+                    {key.key_prefix}…
+                  </code>
+                </td>
                 <td>{userName(key.user_id)}</td>
                 <td>
-                  <code>{key.key_prefix}…</code>
-                </td>
-                <td>
                   {key.rate_limit_per_minute ?? t("keys.default")} / {key.rate_limit_per_hour ?? t("keys.default")}
+                  {key.max_concurrent !== null && <span class="cell-note">{t("keys.atOnce", { count: key.max_concurrent })}</span>}
+                </td>
+                <td class="budget" data-testid="key-budget">
+                  <BudgetCell budgets={{ daily: key.token_budget_daily, monthly: key.token_budget_monthly }} spending={spending.get(key.id)} />
                 </td>
                 <td class="wrap">{key.models?.join(", ") ?? t("common.all")}</td>
                 <td class="wrap">{key.allowed_ips?.join(", ") ?? t("keys.anywhere")}</td>
@@ -132,6 +154,7 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
       <NewKeyDialog created={created} onClose={() => setCreated(null)} />
       <EditKeyDialog
         apiKey={editing}
+        spending={editing ? spending.get(editing.id) : undefined}
         onSaved={() => {
           setEditing(null);
           props.onChanged();
