@@ -303,13 +303,34 @@ describe("the console, signed in", () => {
     await user.getByTestId("budget-monthly").getByText(`${en(stored.spending.monthly.tokens)} / 500,000 this month`).waitFor();
     await user.getByText(`${en(stored.spending.daily.tokens)} today`).waitFor();
 
-    // Emptied again: no budget.
+    // A daily budget the user has spent: used up, and a key of theirs without a budget of its own says why it is refused.
+    const plainName = `plain-${randomUUID().slice(0, 8)}`;
+    const plain = await fetch(`${stack.gateway.url}/api/v1/admin/api-keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: userId, key_name: plainName }),
+    });
+    expect(plain.status).toBe(201);
     await user.getByRole("button", { name: "Edit" }).click();
     expect(await dialog.getByLabel("Monthly token budget").inputValue()).toBe("500000");
+    await dialog.getByLabel("Daily token budget").fill(String(stored.spending.daily.tokens));
     await dialog.getByLabel("Monthly token budget").fill("");
     await dialog.getByRole("button", { name: "Save" }).click();
     await dialog.waitFor({ state: "hidden" });
+    await user.getByTestId("budget-daily").getByText("used up").waitFor();
+    expect(await adminGet(`/users/${userId}`)).toMatchObject({ token_budget_daily: stored.spending.daily.tokens, token_budget_monthly: null });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const plainRow = page.locator(`tr[data-key-name="${plainName}"]`);
+    await plainRow.getByTestId("key-status").getByText("user over budget", { exact: true }).waitFor();
+    await plainRow.getByTestId("key-budget").getByText("no budget").waitFor();
+
+    // Emptied again: no budget.
+    await user.getByRole("button", { name: "Edit" }).click();
+    await dialog.getByLabel("Daily token budget").fill("");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
     await user.getByTestId("user-budget").getByText("no budget").waitFor();
+    await plainRow.getByTestId("key-status").getByText("active", { exact: true }).waitFor();
     expect(await adminGet(`/users/${userId}`)).toMatchObject({ token_budget_daily: null, token_budget_monthly: null });
   }, 45_000);
 

@@ -4,18 +4,30 @@ import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { usePolling } from "../components/use-polling.js";
 import { formatTime } from "../format.js";
 import { useI18n } from "../i18n.js";
-import type { ApiKey, CreatedApiKey, List, User } from "../types.js";
+import type { ApiKey, CreatedApiKey, List, Spending, User } from "../types.js";
 import { BudgetCell } from "./budget-cell.js";
 import { CreateKeyForm } from "./create-key-form.js";
 import { EditKeyDialog } from "./edit-key-dialog.js";
 import { NewKeyDialog } from "./new-key-dialog.js";
 import { useSpending } from "./use-spending.js";
 
+/** A budget of the period is spent (tokens ≥ budget). */
+const usedUp = (spending: Spending | undefined) =>
+  spending !== undefined && [spending.daily, spending.monthly].some((period) => period.budget !== null && period.tokens >= period.budget);
+
 /**
  * The keys: search, filter revoked, create (shown once), edit, switch off and on, revoke with a
  * confirmation; each key's token budgets with today's and this month's spending.
  */
-export function KeysPanel(props: { users: User[]; version: number; onChanged: () => void }) {
+export function KeysPanel(props: {
+  users: User[];
+  /** The users' spending, for the status of a key whose user has used up a budget. */
+  userSpending: Map<number, Spending>;
+  version: number;
+  onChanged: () => void;
+  /** Refresh reads the users (and their spending) again too. */
+  onRefresh: () => void;
+}) {
   const { t, language } = useI18n();
   const [search, setSearch] = useState("");
   const [showRevoked, setShowRevoked] = useState(false);
@@ -39,10 +51,9 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
     if (!key.is_active) return { text: t("keys.statusDisabled"), tone: "failed" };
     if (owner(key.user_id)?.is_active === false) return { text: t("keys.statusUserDisabled"), tone: "failed" };
     if (key.expires_at !== null && key.expires_at <= now) return { text: t("keys.statusExpired"), tone: "cancelled" };
-    const spent = spending.get(key.id);
-    if (spent && [spent.daily, spent.monthly].some((period) => period.budget !== null && period.tokens >= period.budget)) {
-      return { text: t("keys.statusOverBudget"), tone: "failed" };
-    }
+    // The gateway refuses the key (429) once its own or its user's budget is used up.
+    if (usedUp(spending.get(key.id))) return { text: t("keys.statusOverBudget"), tone: "failed" };
+    if (usedUp(props.userSpending.get(key.user_id))) return { text: t("keys.statusUserOverBudget"), tone: "failed" };
     return { text: t("keys.statusActive"), tone: "succeeded" };
   };
 
@@ -83,7 +94,13 @@ export function KeysPanel(props: { users: User[]; version: number; onChanged: ()
           <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked((e.target as HTMLInputElement).checked)} />
           {t("keys.showRevoked")}
         </label>
-        <button type="button" onClick={keys.reload}>
+        <button
+          type="button"
+          onClick={() => {
+            keys.reload();
+            props.onRefresh();
+          }}
+        >
           {t("common.refresh")}
         </button>
       </div>

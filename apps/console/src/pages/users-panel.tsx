@@ -2,26 +2,23 @@ import { useState } from "preact/hooks";
 import { admin, ApiError } from "../api.js";
 import { formatTime } from "../format.js";
 import { useI18n } from "../i18n.js";
-import type { User } from "../types.js";
+import type { Spending, User } from "../types.js";
 import { BudgetCell } from "./budget-cell.js";
 import { CreateUserForm } from "./create-user-form.js";
 import { EditUserDialog } from "./edit-user-dialog.js";
-import { useSpending } from "./use-spending.js";
 
 /**
  * The users: a search box, a table with each user's token budgets and spending, a form that
  * creates one, an Edit action for the budgets, and a switch that turns one (and their keys) off or on.
  */
-export function UsersPanel(props: { users: User[]; error: string | null; onChanged: () => void }) {
+export function UsersPanel(props: { users: User[]; spending: Map<number, Spending>; error: string | null; onChanged: () => void }) {
   const { t, language } = useI18n();
   const [search, setSearch] = useState("");
   const [editing, setEditing] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   const needle = search.trim().toLowerCase();
   const shown = props.users.filter((user) => !needle || `${user.username} ${user.email}`.toLowerCase().includes(needle));
-  // Read per user (GET /users/{id}), so only for users with a budget.
-  const budgeted = props.users.filter((user) => user.token_budget_daily !== null || user.token_budget_monthly !== null);
-  const spending = useSpending("users", budgeted.map((user) => user.id), props.users);
+  const spending = props.spending;
 
   /** A switched-off user's keys all answer 401 until the user is switched on again. */
   const setActive = async (user: User, active: boolean) => {
