@@ -9,6 +9,8 @@ import { build, root } from "./stack.mjs";
 build();
 const { startGateway, startMockUpstream, startRedisServer } = await import("@llmgw/testing");
 const { openDatabase, createUsageRepository } = await import("@llmgw/store");
+const { budgetPeriod, jobKeys } = await import("@llmgw/jobs");
+const { Redis } = await import("ioredis");
 const { chromium } = await import("playwright-core");
 
 const out = join(root, "docs/console");
@@ -36,6 +38,7 @@ try {
   });
   const keys = await seed();
   await sampleHistory(keys);
+  await sampleBudgets(keys);
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: "Asia/Shanghai", deviceScaleFactor: 1 });
   const page = await context.newPage();
   await page.goto(`${gateway.url}/console/sign-in`);
@@ -53,7 +56,7 @@ try {
         // The edit form of a key, over the page.
         await page.locator('tr[data-key-name="ada-ci"]').getByRole("button", { name: language === "zh" ? "编辑" : "Edit" }).click();
         await page.getByTestId("edit-key-dialog").locator("form").waitFor();
-        await shoot(page, `${language}-keys-edit`);
+        await shoot(page, `${language}-keys-edit`, { viewportOnly: true });
         await page.keyboard.press("Escape");
         await page.getByTestId("edit-key-dialog").waitFor({ state: "hidden" });
       }
@@ -146,9 +149,41 @@ async function sampleHistory(keys) {
   database.close();
 }
 
+/**
+ * Budgets on some keys and users, and this day's and month's spending as the worker counts it
+ * (its Redis counters, set here to round figures): one key near its budget, one used up.
+ */
+async function sampleBudgets(keys) {
+  const [laptop, ci, service] = keys;
+  await admin("PATCH", `/api-keys/${laptop.id}`, { token_budget_daily: 1000, max_concurrent: 4 });
+  await admin("PATCH", `/api-keys/${ci.id}`, { token_budget_monthly: 50000 });
+  await admin("PATCH", `/api-keys/${service.id}`, { token_budget_daily: 2000, token_budget_monthly: 60000, max_concurrent: 8 });
+  await admin("PATCH", `/users/${laptop.userId}`, { token_budget_monthly: 200000 });
+  await admin("PATCH", `/users/${service.userId}`, { token_budget_daily: 5000 });
+  const spent = [
+    ["key", laptop.id, 812, 14520],
+    ["key", ci.id, 1240, 21300],
+    ["key", service.id, 2046, 38900],
+    ["user", laptop.userId, 2052, 35820],
+    ["user", service.userId, 2046, 38900],
+  ];
+  const counters = jobKeys("llmgw-screenshots");
+  const client = new Redis(redis.url);
+  for (const [scope, id, today, month] of spent) {
+    await client.set(counters.spending(scope, id, budgetPeriod("daily", Date.now()).label), today, "EX", 86_400);
+    await client.set(counters.spending(scope, id, budgetPeriod("monthly", Date.now()).label), month, "EX", 86_400);
+  }
+  client.disconnect();
+}
+
 async function ready(page, name) {
   if (name === "overview") await page.locator(".chart canvas").first().waitFor();
-  if (name === "keys") await page.getByTestId("keys-table").locator("tbody tr").first().waitFor();
+  if (name === "keys") {
+    await page.getByTestId("keys-table").locator("tbody tr").first().waitFor();
+    // The spending is read per key and user after the lists.
+    await page.getByTestId("keys-table").getByTestId("budget-daily").first().waitFor();
+    await page.getByTestId("users-table").getByTestId("budget-daily").first().waitFor();
+  }
   if (name === "usage") await page.getByTestId("usage-table").locator("tbody tr").first().waitFor();
   if (name === "jobs") {
     await page.getByTestId("jobs-table").locator("tbody tr").first().waitFor();
@@ -158,9 +193,12 @@ async function ready(page, name) {
   await page.evaluate(() => document.fonts.ready);
 }
 
-/** The page from the top, at most 1500 px of it (the usage table alone runs to a thousand rows). */
-async function shoot(page, name) {
-  const { width } = page.viewportSize();
-  const height = Math.min(1500, await page.evaluate(() => document.documentElement.scrollHeight));
+/**
+ * The page from the top, at most 1500 px of it (the usage table alone runs to a thousand rows);
+ * or only what the window shows, for a dialog (its backdrop covers the window, not the page).
+ */
+async function shoot(page, name, { viewportOnly = false } = {}) {
+  const { width, height: windowHeight } = page.viewportSize();
+  const height = viewportOnly ? windowHeight : Math.min(1500, await page.evaluate(() => document.documentElement.scrollHeight));
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: true, clip: { x: 0, y: 0, width, height } });
 }

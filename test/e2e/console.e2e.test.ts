@@ -10,6 +10,7 @@ const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const PAGES = ["overview", "keys", "usage", "jobs"] as const;
 const username = `ada-${randomUUID().slice(0, 8)}`;
 const keyName = `console-key-${randomUUID().slice(0, 8)}`;
+const budgetKeyName = `budget-key-${randomUUID().slice(0, 8)}`;
 
 let stack: MockedGateway;
 let browser: Browser;
@@ -17,6 +18,7 @@ let context: BrowserContext;
 let page: Page;
 let base: string;
 let apiKey: string;
+let budgetKey: { id: number; secret: string };
 /** Every console error and uncaught page error, which must stay empty. */
 const pageErrors: string[] = [];
 
@@ -43,6 +45,15 @@ const ask = (key: string, content: string) =>
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content }] }),
   });
+
+/** Prompt + completion tokens of a successful completion, as the budgets count them. */
+const tokensOf = async (response: Response) => {
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
+};
+
+/** A number as the English console writes it (1,000). */
+const en = (value: number) => new Intl.NumberFormat("en-GB").format(value);
 
 const adminGet = async (path: string) =>
   (await (await fetch(`${stack.gateway.url}/api/v1/admin${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as Record<string, any>;
@@ -223,6 +234,106 @@ describe("the console, signed in", () => {
     await expect.poll(async () => (await ask(apiKey, "after revocation")).status, { timeout: 6_000 }).toBe(401);
   }, 45_000);
 
+  it("creates a key with a daily token budget and max concurrent, stored as typed", async () => {
+    const form = page.getByRole("form", { name: "New key" });
+    await form.locator("select[name=user_id]").selectOption({ label: username });
+    await form.getByLabel("Name", { exact: true }).fill(budgetKeyName);
+    await form.getByLabel("Daily token budget").fill("1000");
+    await form.getByLabel("Max concurrent requests").fill("2");
+    await form.getByRole("button", { name: "New key" }).click();
+    const dialog = page.getByTestId("new-key-dialog");
+    const secret = (await dialog.getByTestId("new-key").textContent())!.trim();
+    await dialog.getByRole("button", { name: "Close" }).click();
+    const row = page.locator(`tr[data-key-name="${budgetKeyName}"]`);
+    await row.getByText("≤ 2 at once").waitFor();
+    // Nothing spent yet: the budget with 0 used.
+    await row.getByTestId("budget-daily").getByText("0 / 1,000 today").waitFor();
+
+    const stored = (await adminGet("/api-keys")).data.find((key: { key_name: string }) => key.key_name === budgetKeyName);
+    expect(stored).toMatchObject({ token_budget_daily: 1000, token_budget_monthly: null, max_concurrent: 2, rate_limit_per_minute: null });
+    budgetKey = { id: stored.id, secret };
+  }, 45_000);
+
+  it("shows the key's spending after requests through the gateway, and marks a budget used up", async () => {
+    const spent = (await tokensOf(await ask(budgetKey.secret, "spend some tokens"))) + (await tokensOf(await ask(budgetKey.secret, "and a few more")));
+    // The worker counts a request's tokens when its job ends, before the gateway answers.
+    expect((await adminGet(`/api-keys/${budgetKey.id}`)).spending.daily).toMatchObject({ tokens: spent, budget: 1000 });
+
+    const row = page.locator(`tr[data-key-name="${budgetKeyName}"]`);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const daily = row.getByTestId("budget-daily");
+    await daily.getByText(`${en(spent)} / 1,000 today`).waitFor();
+    expect(await daily.getByRole("meter").getAttribute("aria-valuenow")).toBe(String(spent));
+    // No monthly budget: the month's spending as a plain figure.
+    await row.getByText(`${en(spent)} this month`).waitFor();
+    expect(await row.getByTestId("key-status").textContent()).toBe("active");
+
+    // Lowered to what is spent, through the edit form: used up, in the table and at the gateway.
+    await row.getByRole("button", { name: "Edit" }).click();
+    const edit = page.getByTestId("edit-key-dialog");
+    await edit.getByText(`${en(spent)} used today`).waitFor();
+    expect(await edit.getByLabel("Max concurrent requests").inputValue()).toBe("2");
+    await edit.getByLabel("Daily token budget").fill(String(spent));
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.waitFor({ state: "hidden" });
+    await daily.getByText("used up").waitFor();
+    await daily.getByText(/^resets /).waitFor();
+    await row.getByTestId("key-status").getByText("over budget", { exact: true }).waitFor();
+    expect((await adminGet(`/api-keys/${budgetKey.id}`)).token_budget_daily).toBe(spent);
+    await expect.poll(async () => (await ask(budgetKey.secret, "over the budget")).status, { timeout: 6_000 }).toBe(429);
+    const refused = await ask(budgetKey.secret, "over the budget");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("insufficient_quota");
+  }, 45_000);
+
+  it("edits a user's budget, changing only that, and shows the user's spending", async () => {
+    const user = page.getByTestId("users-table").locator(`tr[data-username="${username}"]`);
+    await user.getByTestId("user-budget").getByText("no budget").waitFor();
+    await user.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByTestId("edit-user-dialog");
+    expect(await dialog.getByLabel("Daily token budget").inputValue()).toBe("");
+    await dialog.getByLabel("Monthly token budget").fill("500000");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
+
+    const userId = (await adminGet("/users")).data.find((entry: { username: string }) => entry.username === username).id as number;
+    const stored = await adminGet(`/users/${userId}`);
+    expect(stored).toMatchObject({ token_budget_daily: null, token_budget_monthly: 500000, is_active: true });
+    // Every key of the user counts: the first key's requests and the budget key's.
+    expect(stored.spending.monthly.tokens).toBeGreaterThan((await adminGet(`/api-keys/${budgetKey.id}`)).spending.monthly.tokens);
+    await user.getByTestId("budget-monthly").getByText(`${en(stored.spending.monthly.tokens)} / 500,000 this month`).waitFor();
+    await user.getByText(`${en(stored.spending.daily.tokens)} today`).waitFor();
+
+    // A daily budget the user has spent: used up, and a key of theirs without a budget of its own says why it is refused.
+    const plainName = `plain-${randomUUID().slice(0, 8)}`;
+    const plain = await fetch(`${stack.gateway.url}/api/v1/admin/api-keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: userId, key_name: plainName }),
+    });
+    expect(plain.status).toBe(201);
+    await user.getByRole("button", { name: "Edit" }).click();
+    expect(await dialog.getByLabel("Monthly token budget").inputValue()).toBe("500000");
+    await dialog.getByLabel("Daily token budget").fill(String(stored.spending.daily.tokens));
+    await dialog.getByLabel("Monthly token budget").fill("");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await user.getByTestId("budget-daily").getByText("used up").waitFor();
+    expect(await adminGet(`/users/${userId}`)).toMatchObject({ token_budget_daily: stored.spending.daily.tokens, token_budget_monthly: null });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const plainRow = page.locator(`tr[data-key-name="${plainName}"]`);
+    await plainRow.getByTestId("key-status").getByText("user over budget", { exact: true }).waitFor();
+    await plainRow.getByTestId("key-budget").getByText("no budget").waitFor();
+
+    // Emptied again: no budget.
+    await user.getByRole("button", { name: "Edit" }).click();
+    await dialog.getByLabel("Daily token budget").fill("");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await user.getByTestId("user-budget").getByText("no budget").waitFor();
+    await plainRow.getByTestId("key-status").getByText("active", { exact: true }).waitFor();
+    expect(await adminGet(`/users/${userId}`)).toMatchObject({ token_budget_daily: null, token_budget_monthly: null });
+  }, 45_000);
+
   it("switches to Chinese, remembers it, and fits a phone's width", async () => {
     await page.getByTestId("language").selectOption("zh");
     await page.getByRole("link", { name: "概览" }).waitFor();
@@ -259,6 +370,8 @@ describe("a session ended elsewhere", () => {
     // The keys page reads once and does not poll, so the next call is the one this test makes.
     await page.getByRole("link", { name: "用户与密钥" }).click();
     await page.getByTestId("keys-table").waitFor();
+    // The budget key's spending is read after the list: wait for it, so no read is in flight when the session ends.
+    await page.locator(`tr[data-key-name="${budgetKeyName}"]`).getByText("已用完").waitFor();
     // Another tab signs out: the session is gone from Redis, this page does not know yet.
     const cookie = (await context.cookies()).find((entry) => entry.name === "llmgw_console")!;
     const out = await fetch(`${stack.gateway.url}/console/api/session`, {
@@ -305,5 +418,18 @@ describe("a value the API refuses", () => {
     });
     await dialog.getByRole("button", { name: "取消" }).click();
     await dialog.waitFor({ state: "hidden" });
+
+    // The create form too: the error next to its field, and no key made.
+    const form = page.getByRole("form", { name: "新建密钥" });
+    const refusedName = `refused-${randomUUID().slice(0, 8)}`;
+    await form.locator("select[name=user_id]").selectOption({ label: username });
+    await form.getByLabel("名称", { exact: true }).fill(refusedName);
+    await form.getByLabel("每日令牌预算").fill("5000");
+    await form.getByLabel("允许的 IP").fill("not-an-address");
+    await form.getByRole("button", { name: "新建密钥" }).click();
+    await form.locator("#create-key-error-allowed_ips").getByText("not-an-address").waitFor();
+    expect(await form.getByLabel("允许的 IP").getAttribute("aria-invalid")).toBe("true");
+    expect(await form.getByLabel("每日令牌预算").inputValue()).toBe("5000");
+    expect((await adminGet("/api-keys")).data.some((key: { key_name: string }) => key.key_name === refusedName)).toBe(false);
   }, 45_000);
 });

@@ -42,3 +42,16 @@ export function secondsToLocalDate(seconds: number): string {
 export function splitList(text: string): string[] {
   return [...new Set(text.split(/[\n,]/).map((entry) => entry.trim()).filter(Boolean))];
 }
+
+/** A number input's text as the admin API takes a limit or budget: empty = null (none). */
+export function optionalCount(text: string): number | null {
+  return text.trim() === "" ? null : Number(text);
+}
+
+/** A limit or budget as a number input's text (null = empty). */
+export const countText = (value: number | null) => (value === null ? "" : String(value));
+
+/** A unix-seconds time without year and seconds, in the browser's time zone, e.g. 30 Nov, 08:00. */
+export function formatShortTime(seconds: number, language: Language): string {
+  return new Intl.DateTimeFormat(locale(language), { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(seconds * 1000);
+}

@@ -10,6 +10,31 @@ export interface User {
   email: string;
   created_at: number;
   is_active: boolean;
+  token_budget_daily: number | null;
+  token_budget_monthly: number | null;
+}
+
+/** The fields PATCH /users/{id} may change (null = no budget). */
+export interface UserChanges {
+  is_active?: boolean;
+  token_budget_daily?: number | null;
+  token_budget_monthly?: number | null;
+}
+
+/** Where a key or user stands in one UTC period (GET /api-keys/{id}, GET /users/{id}). */
+export interface PeriodSpending {
+  period: "daily" | "monthly";
+  /** 2026-11-29 or 2026-11 (UTC). */
+  period_start: string;
+  /** Unix seconds at which the next period starts. */
+  resets_at: number;
+  tokens: number;
+  budget: number | null;
+}
+
+export interface Spending {
+  daily: PeriodSpending;
+  monthly: PeriodSpending;
 }
 
 export interface ApiKey {
@@ -23,6 +48,9 @@ export interface ApiKey {
   expires_at: number | null;
   allowed_ips: string[] | null;
   is_active: boolean;
+  token_budget_daily: number | null;
+  token_budget_monthly: number | null;
+  max_concurrent: number | null;
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
@@ -36,6 +64,9 @@ export interface ApiKeyChanges {
   models?: string[] | null;
   expires_at?: number | null;
   allowed_ips?: string[] | null;
+  token_budget_daily?: number | null;
+  token_budget_monthly?: number | null;
+  max_concurrent?: number | null;
   is_active?: boolean;
 }
 

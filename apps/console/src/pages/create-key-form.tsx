@@ -1,90 +1,112 @@
+import type { JSX } from "preact";
 import { useState } from "preact/hooks";
-import { admin, ApiError } from "../api.js";
+import { admin } from "../api.js";
+import { FormErrorLine, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
 import { localDateToSeconds, splitList } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { CreatedApiKey, User } from "../types.js";
 
-/** Creates a key with the fields the admin API has: owner, name, limits, models, allowed IPs, expiry. */
+type Field =
+  | "user_id"
+  | "key_name"
+  | "rate_limit_per_minute"
+  | "rate_limit_per_hour"
+  | "token_budget_daily"
+  | "token_budget_monthly"
+  | "max_concurrent"
+  | "models"
+  | "allowed_ips"
+  | "expires_at";
+const FIELDS: readonly Field[] = [
+  "user_id",
+  "key_name",
+  "rate_limit_per_minute",
+  "rate_limit_per_hour",
+  "token_budget_daily",
+  "token_budget_monthly",
+  "max_concurrent",
+  "models",
+  "allowed_ips",
+  "expires_at",
+];
+const FORM = "create-key";
+const empty = Object.fromEntries(FIELDS.map((field) => [field, ""])) as Record<Field, string>;
+/** The number fields: sent only when filled in (omitted = the default, no budget, no cap). */
+const COUNTS = ["rate_limit_per_minute", "rate_limit_per_hour", "token_budget_daily", "token_budget_monthly", "max_concurrent"] as const;
+
+/**
+ * Creates a key with the fields the admin API has: owner, name, limits, token budgets, max
+ * concurrent, models, allowed IPs, expiry. A value the API refuses is shown next to its field.
+ */
 export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedApiKey) => void }) {
   const { t } = useI18n();
-  const [userId, setUserId] = useState("");
-  const [name, setName] = useState("");
-  const [perMinute, setPerMinute] = useState("");
-  const [perHour, setPerHour] = useState("");
-  const [models, setModels] = useState("");
-  const [expires, setExpires] = useState("");
-  const [allowedIps, setAllowedIps] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const value = (setter: (text: string) => void) => (event: Event) => setter((event.target as HTMLInputElement).value);
+  const [values, setValues] = useState(empty);
+  const [error, setError] = useState<FormError<Field> | null>(null);
+  const set = (field: Field) => (event: Event) => setValues({ ...values, [field]: (event.target as HTMLInputElement).value });
 
   const create = async (event: Event) => {
     event.preventDefault();
     setError(null);
-    const modelList = models.split(",").map((model) => model.trim()).filter(Boolean);
-    const ipList = splitList(allowedIps);
+    const modelList = splitList(values.models);
+    const ipList = splitList(values.allowed_ips);
+    const counts = Object.fromEntries(COUNTS.filter((field) => values[field].trim() !== "").map((field) => [field, Number(values[field])]));
     try {
       const key = await admin<CreatedApiKey>("POST", "/api-keys", {
-        user_id: Number(userId),
-        key_name: name,
-        ...(perMinute ? { rate_limit_per_minute: Number(perMinute) } : {}),
-        ...(perHour ? { rate_limit_per_hour: Number(perHour) } : {}),
+        user_id: Number(values.user_id),
+        key_name: values.key_name,
+        ...counts,
         ...(modelList.length > 0 ? { models: modelList } : {}),
-        ...(expires ? { expires_at: localDateToSeconds(expires) } : {}),
+        ...(values.expires_at ? { expires_at: localDateToSeconds(values.expires_at) } : {}),
         ...(ipList.length > 0 ? { allowed_ips: ipList } : {}),
       });
-      setName("");
-      setPerMinute("");
-      setPerHour("");
-      setModels("");
-      setExpires("");
-      setAllowedIps("");
+      // The owner stays chosen: several keys for one user are usually made in a row.
+      setValues({ ...empty, user_id: values.user_id });
       props.onCreated(key);
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure.message : String(failure));
+      setError(formErrorOf(failure, FIELDS));
     }
   };
 
+  const field = (name: Field, label: string, control: JSX.Element) => (
+    <FormField form={FORM} name={name} label={label} error={error}>
+      {control}
+    </FormField>
+  );
+  const count = (name: (typeof COUNTS)[number], placeholder: string, title?: string) => (
+    <input name={name} type="number" min={1} placeholder={placeholder} title={title} value={values[name]} onInput={set(name)} {...invalidProps(FORM, name, error)} />
+  );
+
   return (
     <form class="inline-form" onSubmit={create} aria-label={t("keys.new")}>
-      <label>
-        {t("keys.user")}
-        <select name="user_id" aria-label={t("keys.user")} required value={userId} onChange={value(setUserId)}>
+      {field(
+        "user_id",
+        t("keys.user"),
+        <select name="user_id" aria-label={t("keys.user")} required value={values.user_id} onChange={set("user_id")} {...invalidProps(FORM, "user_id", error)}>
           <option value="">{t("keys.pickUser")}</option>
           {props.users.map((user) => (
             <option key={user.id} value={String(user.id)}>
               {user.username}
             </option>
           ))}
-        </select>
-      </label>
-      <label>
-        {t("keys.name")}
-        <input name="key_name" required maxLength={128} value={name} onInput={value(setName)} />
-      </label>
-      <label>
-        {t("keys.perMinute")}
-        <input name="rate_limit_per_minute" type="number" min={1} placeholder={t("keys.default")} value={perMinute} onInput={value(setPerMinute)} />
-      </label>
-      <label>
-        {t("keys.perHour")}
-        <input name="rate_limit_per_hour" type="number" min={1} placeholder={t("keys.default")} value={perHour} onInput={value(setPerHour)} />
-      </label>
-      <label>
-        {t("keys.models")}
-        <input name="models" placeholder={t("keys.modelsHint")} value={models} onInput={value(setModels)} />
-      </label>
-      <label>
-        {t("keys.allowedIps")}
-        <input name="allowed_ips" placeholder={t("keys.allowedIpsShortHint")} value={allowedIps} onInput={value(setAllowedIps)} />
-      </label>
-      <label>
-        {t("keys.expires")}
-        <input name="expires_at" type="date" value={expires} onInput={value(setExpires)} />
-      </label>
+        </select>,
+      )}
+      {field("key_name", t("keys.name"), <input name="key_name" required maxLength={128} value={values.key_name} onInput={set("key_name")} {...invalidProps(FORM, "key_name", error)} />)}
+      {field("rate_limit_per_minute", t("keys.perMinute"), count("rate_limit_per_minute", t("keys.default")))}
+      {field("rate_limit_per_hour", t("keys.perHour"), count("rate_limit_per_hour", t("keys.default")))}
+      {field("token_budget_daily", t("budget.daily"), count("token_budget_daily", t("budget.none"), t("budget.hint")))}
+      {field("token_budget_monthly", t("budget.monthly"), count("token_budget_monthly", t("budget.none"), t("budget.hint")))}
+      {field("max_concurrent", t("keys.maxConcurrent"), count("max_concurrent", t("keys.noCap"), t("keys.maxConcurrentHint")))}
+      {field("models", t("keys.models"), <input name="models" placeholder={t("keys.modelsHint")} value={values.models} onInput={set("models")} {...invalidProps(FORM, "models", error)} />)}
+      {field(
+        "allowed_ips",
+        t("keys.allowedIps"),
+        <input name="allowed_ips" placeholder={t("keys.allowedIpsShortHint")} value={values.allowed_ips} onInput={set("allowed_ips")} {...invalidProps(FORM, "allowed_ips", error)} />,
+      )}
+      {field("expires_at", t("keys.expires"), <input name="expires_at" type="date" value={values.expires_at} onInput={set("expires_at")} {...invalidProps(FORM, "expires_at", error)} />)}
       <button type="submit" class="primary">
         {t("keys.new")}
       </button>
-      {error && <p role="alert" class="error">{error}</p>}
+      <FormErrorLine error={error} />
     </form>
   );
 }

@@ -1,20 +1,46 @@
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
-import { admin, ApiError } from "../api.js";
+import { admin } from "../api.js";
 import { Dialog } from "../components/confirm-dialog.js";
-import { localDateToSeconds, secondsToLocalDate, splitList } from "../format.js";
+import { FormErrorLine, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
+import { countText, formatNumber, localDateToSeconds, optionalCount, secondsToLocalDate, splitList } from "../format.js";
 import { useI18n } from "../i18n.js";
-import type { ApiKey, ApiKeyChanges } from "../types.js";
+import type { ApiKey, ApiKeyChanges, Spending } from "../types.js";
 
-type Field = "key_name" | "rate_limit_per_minute" | "rate_limit_per_hour" | "models" | "allowed_ips" | "expires_at";
-const FIELDS: readonly Field[] = ["key_name", "rate_limit_per_minute", "rate_limit_per_hour", "models", "allowed_ips", "expires_at"];
+type Field =
+  | "key_name"
+  | "rate_limit_per_minute"
+  | "rate_limit_per_hour"
+  | "token_budget_daily"
+  | "token_budget_monthly"
+  | "max_concurrent"
+  | "models"
+  | "allowed_ips"
+  | "expires_at";
+const FIELDS: readonly Field[] = [
+  "key_name",
+  "rate_limit_per_minute",
+  "rate_limit_per_hour",
+  "token_budget_daily",
+  "token_budget_monthly",
+  "max_concurrent",
+  "models",
+  "allowed_ips",
+  "expires_at",
+];
+/** The number fields, where empty means the default, no budget or no cap (null). */
+const COUNTS = ["rate_limit_per_minute", "rate_limit_per_hour", "token_budget_daily", "token_budget_monthly", "max_concurrent"] as const;
+const FORM = "edit-key";
 
 /** The form's text for each field of a key. */
 function initialValues(key: ApiKey): Record<Field, string> {
   return {
     key_name: key.key_name,
-    rate_limit_per_minute: key.rate_limit_per_minute === null ? "" : String(key.rate_limit_per_minute),
-    rate_limit_per_hour: key.rate_limit_per_hour === null ? "" : String(key.rate_limit_per_hour),
+    rate_limit_per_minute: countText(key.rate_limit_per_minute),
+    rate_limit_per_hour: countText(key.rate_limit_per_hour),
+    token_budget_daily: countText(key.token_budget_daily),
+    token_budget_monthly: countText(key.token_budget_monthly),
+    max_concurrent: countText(key.max_concurrent),
     models: (key.models ?? []).join(", "),
     allowed_ips: (key.allowed_ips ?? []).join("\n"),
     expires_at: key.expires_at === null ? "" : secondsToLocalDate(key.expires_at),
@@ -23,14 +49,12 @@ function initialValues(key: ApiKey): Record<Field, string> {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, index) => item === b[index]);
 
-/** Only what the form changed, in the admin API's terms (empty = back to the default). */
+/** Only what the form changed, in the admin API's terms (empty = back to the default, no budget, no cap). */
 function changesOf(key: ApiKey, values: Record<Field, string>): ApiKeyChanges {
   const changes: ApiKeyChanges = {};
   const before = initialValues(key);
-  const limit = (text: string) => (text.trim() === "" ? null : Number(text));
   if (values.key_name.trim() !== key.key_name) changes.key_name = values.key_name.trim();
-  if (limit(values.rate_limit_per_minute) !== key.rate_limit_per_minute) changes.rate_limit_per_minute = limit(values.rate_limit_per_minute);
-  if (limit(values.rate_limit_per_hour) !== key.rate_limit_per_hour) changes.rate_limit_per_hour = limit(values.rate_limit_per_hour);
+  for (const field of COUNTS) if (optionalCount(values[field]) !== key[field]) changes[field] = optionalCount(values[field]);
   const models = splitList(values.models);
   if (!sameList(models, key.models ?? [])) changes.models = models.length > 0 ? models : null;
   const ips = splitList(values.allowed_ips);
@@ -40,16 +64,10 @@ function changesOf(key: ApiKey, values: Record<Field, string>): ApiKeyChanges {
   return changes;
 }
 
-/** The field an error's `param` is about (`allowed_ips[2]` → `allowed_ips`), if the form has it. */
-function fieldOf(param: string | null): Field | null {
-  const name = param?.split(/[.[]/)[0] ?? "";
-  return (FIELDS as readonly string[]).includes(name) ? (name as Field) : null;
-}
-
-function EditKeyForm(props: { apiKey: ApiKey; onSaved: (key: ApiKey) => void; onCancel: () => void }) {
-  const { t } = useI18n();
+function EditKeyForm(props: { apiKey: ApiKey; spending: Spending | undefined; onSaved: (key: ApiKey) => void; onCancel: () => void }) {
+  const { t, language } = useI18n();
   const [values, setValues] = useState(() => initialValues(props.apiKey));
-  const [error, setError] = useState<{ field: Field | null; message: string } | null>(null);
+  const [error, setError] = useState<FormError<Field> | null>(null);
   const [saving, setSaving] = useState(false);
   const set = (field: Field) => (event: Event) => setValues({ ...values, [field]: (event.target as HTMLInputElement).value });
 
@@ -62,60 +80,48 @@ function EditKeyForm(props: { apiKey: ApiKey; onSaved: (key: ApiKey) => void; on
     try {
       props.onSaved(await admin<ApiKey>("PATCH", `/api-keys/${props.apiKey.id}`, changes));
     } catch (failure) {
-      if (failure instanceof ApiError) setError({ field: fieldOf(failure.param), message: failure.message });
-      else setError({ field: null, message: String(failure) });
+      setError(formErrorOf(failure, FIELDS));
     } finally {
       setSaving(false);
     }
   };
 
-  /** The props tying a field to its error, when the API named it. */
-  const invalid = (field: Field) =>
-    error?.field === field ? { "aria-invalid": true as const, "aria-describedby": `edit-key-error-${field}` } : {};
-  /** A field: its label and control, then the API's error about it (outside the label, so it is not part of the name). */
   const field = (name: Field, label: string, control: JSX.Element, hint?: string) => (
-    <div class="field">
-      <label>
-        {label}
-        {control}
-      </label>
-      {hint && <span class="hint">{hint}</span>}
-      {error?.field === name && (
-        <span id={`edit-key-error-${name}`} role="alert" class="error field-error">
-          {error.message}
-        </span>
-      )}
-    </div>
+    <FormField form={FORM} name={name} label={label} hint={hint} error={error}>
+      {control}
+    </FormField>
   );
-  const number = (name: Field) => (
-    <input name={name} type="number" min={1} placeholder={t("keys.default")} value={values[name]} onInput={set(name)} {...invalid(name)} />
+  const text = (name: Field, extra: JSX.InputHTMLAttributes<HTMLInputElement> = {}) => (
+    <input name={name} value={values[name]} onInput={set(name)} {...extra} {...invalidProps(FORM, name, error)} />
   );
+  const count = (name: (typeof COUNTS)[number], placeholder: string) => text(name, { type: "number", min: 1, placeholder });
+  const spent = props.spending;
 
   return (
     <form class="edit-form" onSubmit={save} aria-label={t("keys.editTitle", { name: props.apiKey.key_name })}>
-      {field("key_name", t("keys.name"), <input name="key_name" required maxLength={128} value={values.key_name} onInput={set("key_name")} {...invalid("key_name")} />)}
+      {field("key_name", t("keys.name"), text("key_name", { required: true, maxLength: 128 }))}
       <div class="edit-row">
-        {field("rate_limit_per_minute", t("keys.perMinute"), number("rate_limit_per_minute"))}
-        {field("rate_limit_per_hour", t("keys.perHour"), number("rate_limit_per_hour"))}
+        {field("rate_limit_per_minute", t("keys.perMinute"), count("rate_limit_per_minute", t("keys.default")))}
+        {field("rate_limit_per_hour", t("keys.perHour"), count("rate_limit_per_hour", t("keys.default")))}
+        {field("max_concurrent", t("keys.maxConcurrent"), count("max_concurrent", t("keys.noCap")))}
       </div>
-      {field("models", t("keys.models"), <input name="models" placeholder={t("keys.modelsHint")} value={values.models} onInput={set("models")} {...invalid("models")} />)}
+      <div class="edit-row">
+        {field("token_budget_daily", t("budget.daily"), count("token_budget_daily", t("budget.none")))}
+        {field("token_budget_monthly", t("budget.monthly"), count("token_budget_monthly", t("budget.none")))}
+      </div>
+      <span class="hint">
+        {t("budget.hint")}
+        {spent && ` · ${t("budget.usedSoFar", { today: formatNumber(spent.daily.tokens, language), month: formatNumber(spent.monthly.tokens, language) })}`}
+      </span>
+      {field("models", t("keys.models"), text("models", { placeholder: t("keys.modelsHint") }))}
       {field(
         "allowed_ips",
         t("keys.allowedIps"),
-        <textarea name="allowed_ips" rows={3} value={values.allowed_ips} onInput={set("allowed_ips")} {...invalid("allowed_ips")} />,
+        <textarea name="allowed_ips" rows={3} value={values.allowed_ips} onInput={set("allowed_ips")} {...invalidProps(FORM, "allowed_ips", error)} />,
         t("keys.allowedIpsHint"),
       )}
-      {field(
-        "expires_at",
-        t("keys.expires"),
-        <input name="expires_at" type="date" value={values.expires_at} onInput={set("expires_at")} {...invalid("expires_at")} />,
-        t("keys.expiresHint"),
-      )}
-      {error && error.field === null && (
-        <p role="alert" class="error">
-          {error.message}
-        </p>
-      )}
+      {field("expires_at", t("keys.expires"), text("expires_at", { type: "date" }), t("keys.expiresHint"))}
+      <FormErrorLine error={error} />
       <div class="actions">
         <button type="button" onClick={props.onCancel}>
           {t("common.cancel")}
@@ -128,12 +134,12 @@ function EditKeyForm(props: { apiKey: ApiKey; onSaved: (key: ApiKey) => void; on
   );
 }
 
-/** Edits a key's name, limits, models, allowed IPs and expiry; PATCHes only what changed. */
-export function EditKeyDialog(props: { apiKey: ApiKey | null; onSaved: (key: ApiKey) => void; onClose: () => void }) {
+/** Edits a key's name, limits, max concurrent, token budgets, models, allowed IPs and expiry; PATCHes only what changed. */
+export function EditKeyDialog(props: { apiKey: ApiKey | null; spending?: Spending; onSaved: (key: ApiKey) => void; onClose: () => void }) {
   const { t } = useI18n();
   return (
     <Dialog open={props.apiKey !== null} title={t("keys.editTitle", { name: props.apiKey?.key_name ?? "" })} onClose={props.onClose} testId="edit-key-dialog">
-      {props.apiKey && <EditKeyForm key={props.apiKey.id} apiKey={props.apiKey} onSaved={props.onSaved} onCancel={props.onClose} />}
+      {props.apiKey && <EditKeyForm key={props.apiKey.id} apiKey={props.apiKey} spending={props.spending} onSaved={props.onSaved} onCancel={props.onClose} />}
     </Dialog>
   );
 }

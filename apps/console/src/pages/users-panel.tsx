@@ -2,30 +2,23 @@ import { useState } from "preact/hooks";
 import { admin, ApiError } from "../api.js";
 import { formatTime } from "../format.js";
 import { useI18n } from "../i18n.js";
-import type { User } from "../types.js";
+import type { Spending, User } from "../types.js";
+import { BudgetCell } from "./budget-cell.js";
+import { CreateUserForm } from "./create-user-form.js";
+import { EditUserDialog } from "./edit-user-dialog.js";
 
-/** The users: a search box, a table, a form that creates one, and a switch that turns one (and their keys) off or on. */
-export function UsersPanel(props: { users: User[]; error: string | null; onChanged: () => void }) {
+/**
+ * The users: a search box, a table with each user's token budgets and spending, a form that
+ * creates one, an Edit action for the budgets, and a switch that turns one (and their keys) off or on.
+ */
+export function UsersPanel(props: { users: User[]; spending: Map<number, Spending>; error: string | null; onChanged: () => void }) {
   const { t, language } = useI18n();
   const [search, setSearch] = useState("");
-  const [username, setUsername] = useState("");
-  const [email, setEmail] = useState("");
+  const [editing, setEditing] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   const needle = search.trim().toLowerCase();
   const shown = props.users.filter((user) => !needle || `${user.username} ${user.email}`.toLowerCase().includes(needle));
-
-  const create = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      await admin("POST", "/users", { username, email });
-      setUsername("");
-      setEmail("");
-      props.onChanged();
-    } catch (failure) {
-      setError(failure instanceof ApiError ? failure.message : String(failure));
-    }
-  };
+  const spending = props.spending;
 
   /** A switched-off user's keys all answer 401 until the user is switched on again. */
   const setActive = async (user: User, active: boolean) => {
@@ -41,19 +34,7 @@ export function UsersPanel(props: { users: User[]; error: string | null; onChang
   return (
     <section class="card">
       <h2>{t("users.title")}</h2>
-      <form class="inline-form" onSubmit={create} aria-label={t("users.new")}>
-        <label>
-          {t("users.username")}
-          <input name="username" required maxLength={64} value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          {t("users.email")}
-          <input name="email" type="email" required value={email} onInput={(e) => setEmail((e.target as HTMLInputElement).value)} />
-        </label>
-        <button type="submit" class="primary">
-          {t("users.new")}
-        </button>
-      </form>
+      <CreateUserForm onCreated={props.onChanged} />
       {(error ?? props.error) && <p role="alert" class="error">{error ?? props.error}</p>}
       <label class="search">
         <span class="sr-only">{t("common.search")}</span>
@@ -67,6 +48,7 @@ export function UsersPanel(props: { users: User[]; error: string | null; onChang
               <th>{t("users.username")}</th>
               <th>{t("users.email")}</th>
               <th>{t("users.created")}</th>
+              <th>{t("budget.column")}</th>
               <th>{t("users.active")}</th>
               <th />
             </tr>
@@ -78,21 +60,38 @@ export function UsersPanel(props: { users: User[]; error: string | null; onChang
                 <td>{user.username}</td>
                 <td>{user.email}</td>
                 <td>{formatTime(user.created_at, language)}</td>
+                <td class="budget" data-testid="user-budget">
+                  <BudgetCell budgets={{ daily: user.token_budget_daily, monthly: user.token_budget_monthly }} spending={spending.get(user.id)} />
+                </td>
                 <td data-testid="user-status">
                   <span class={`status status-${user.is_active ? "succeeded" : "failed"}`}>
                     {user.is_active ? t("users.statusActive") : t("users.statusDisabled")}
                   </span>
                 </td>
                 <td>
-                  <button type="button" onClick={() => setActive(user, !user.is_active)}>
-                    {user.is_active ? t("users.disable") : t("users.enable")}
-                  </button>
+                  <div class="row-actions">
+                    <button type="button" onClick={() => setEditing(user)}>
+                      {t("users.edit")}
+                    </button>
+                    <button type="button" onClick={() => setActive(user, !user.is_active)}>
+                      {user.is_active ? t("users.disable") : t("users.enable")}
+                    </button>
+                  </div>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      <EditUserDialog
+        user={editing}
+        spending={editing ? spending.get(editing.id) : undefined}
+        onSaved={() => {
+          setEditing(null);
+          props.onChanged();
+        }}
+        onClose={() => setEditing(null)}
+      />
     </section>
   );
 }
