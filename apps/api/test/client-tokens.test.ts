@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobKeys } from "@llmgw/jobs";
 import { startTestApi, type TestApi } from "./support/test-api.js";
 
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
@@ -80,6 +81,25 @@ describe("client tokens (JWT_SECRET_KEY)", () => {
     });
     expect(otherModel.statusCode).toBe(403);
     expect(otherModel.json().error.code).toBe("model_not_allowed");
+  });
+
+  it("applies the key's token budget to its tokens", async () => {
+    const key = await newKey({ token_budget_daily: 100 });
+    const token = sign({ sub: String(key.id), exp: now() + 600 });
+    const submit = () =>
+      app.inject({
+        method: "POST",
+        url: "/v1/jobs",
+        headers: { authorization: `Bearer ${token}` },
+        payload: { request: { model: "deepseek-chat", messages: [{ role: "user", content: "hi" }] } },
+      });
+    expect((await submit()).statusCode).toBe(202);
+    // What workers add as requests end (libs/jobs spending.ts); no worker runs here.
+    const counter = jobKeys(api.context.config.queuePrefix).spending("key", String(key.id), new Date().toISOString().slice(0, 10));
+    await api.context.redis.incrby(counter, 100);
+    const refused = await submit();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe("insufficient_quota");
   });
 });
 
