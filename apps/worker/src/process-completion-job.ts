@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Logger } from "@llmgw/logger";
 import type { CompletionJobData, ConcurrencyGate, JobRunner } from "@llmgw/jobs";
-import { assembleChatCompletion, clientAskedUsage, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ChannelRoute, type ProviderAdapter } from "@llmgw/providers";
+import { clientAskedUsage, createCompletionAssembler, isUsageOnlyChunk, type ChatCompletion, type ChatCompletionChunk, type ChannelRoute, type ProviderAdapter } from "@llmgw/providers";
 import type { ChannelRouter } from "./channel-router.js";
 import type { JobMetrics } from "./metrics.js";
 import { channelFaultOf, failureOf, hasTriesLeft, markFailover, shouldRetry } from "./retry-policy.js";
@@ -100,17 +100,17 @@ async function runTry(deps: ProcessDeps, job: Job<CompletionJobData>, signal: Ab
     if (data.mode !== "sync-json" && provider.supportsStreaming) {
       // The usage chunk the gateway asked for on its own is counted but not shown (CONTRACT section 5).
       const showUsage = clientAskedUsage(data.request);
-      const chunks: ChatCompletionChunk[] = [];
+      const answer = createCompletionAssembler();
       for await (const chunk of provider.streamChatCompletion(request, { signal: controller.signal })) {
         deadlines.progress();
         metrics?.firstChunk();
-        chunks.push(chunk);
+        answer.add(chunk);
         if (!showUsage && isUsageOnlyChunk(chunk)) continue;
         run.push(chunk);
         chunksSent++;
         if (run.lost) throw new JobLost();
       }
-      result = assembleChatCompletion(chunks);
+      result = answer.finish();
     } else {
       // A caller waiting for one JSON answer gets the provider's own, unchanged.
       result = await provider.createChatCompletion(request, { signal: controller.signal, onResponse: deadlines.responded });

@@ -182,11 +182,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
 
     /** Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job. */
     appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[]): Promise<string | null> {
-      return append(
-        jobId,
-        chunks.map((chunk) => ["job.chunk", chunk]),
-        { fence: attempt },
-      );
+      // A chunk goes into the log as the provider wrote it, when its text was kept.
+      return redis.llmgwAppendJobChunks(keys.record(jobId), keys.events(jobId), keys.eventChannel(jobId), maxEvents, String(attempt), ...chunks.map(jsonTextOf));
     },
 
     /**

@@ -8,6 +8,7 @@ function readLua(name: string): string {
 
 const scripts = {
   llmgwAppendJobEvents: { numberOfKeys: 6, lua: readLua("append-job-events") },
+  llmgwAppendJobChunks: { numberOfKeys: 2, lua: readLua("append-job-chunks") },
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
@@ -24,6 +25,7 @@ const scripts = {
 
 export interface JobScripts {
   llmgwAppendJobEvents(...args: (string | number)[]): Promise<string | null>;
+  llmgwAppendJobChunks(...args: (string | number)[]): Promise<string | null>;
   llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
   llmgwCountJobWaiters(recordKey: string, delta: number, notify: string): Promise<number | null>;
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;

@@ -31,39 +31,60 @@ interface ChoiceState {
  * the usage chunk's usage. Fields appear in the order the stream first showed them.
  */
 export function assembleChatCompletion(chunks: ChatCompletionChunk[]): ChatCompletion {
-  if (chunks.length === 0) throw new Error("cannot assemble a completion from no chunks");
+  const assembler = createCompletionAssembler();
+  for (const chunk of chunks) assembler.add(chunk);
+  return assembler.finish();
+}
+
+/**
+ * assembleChatCompletion one chunk at a time: a worker merges each chunk as it arrives, so a long
+ * stream's chunks die young instead of all living until its end (and into the old generation).
+ */
+export function createCompletionAssembler() {
   const top: Json = {};
   const choices = new Map<number, ChoiceState>();
+  let added = 0;
 
-  for (const chunk of chunks as unknown as Json[]) {
-    for (const [field, value] of Object.entries(chunk)) {
-      if (field === "choices" || STREAM_ONLY_FIELDS.has(field)) {
-        if (field === "choices" && !("choices" in top)) top.choices = null;
-        continue;
+  return {
+    add(chunk: ChatCompletionChunk): void {
+      added++;
+      const fields = chunk as unknown as Json;
+      // for…in over a parsed JSON object: its own fields, without an array of pairs per chunk.
+      for (const field in fields) {
+        const value = fields[field];
+        if (field === "choices" || STREAM_ONLY_FIELDS.has(field)) {
+          if (field === "choices" && !("choices" in top)) top.choices = null;
+          continue;
+        }
+        if (field === "object") {
+          top.object = "chat.completion";
+        } else if (IDENTITY_FIELDS.has(field)) {
+          if (isEmpty(top[field]) && !isEmpty(value)) top[field] = value;
+          else if (!(field in top)) top[field] = value;
+        } else if (value != null || !(field in top)) {
+          top[field] = value;
+        }
       }
-      if (field === "object") {
-        top.object = "chat.completion";
-      } else if (IDENTITY_FIELDS.has(field)) {
-        if (isEmpty(top[field]) && !isEmpty(value)) top[field] = value;
-        else if (!(field in top)) top[field] = value;
-      } else if (value != null || !(field in top)) {
-        top[field] = value;
+      for (const choice of ((chunk as unknown as Json).choices as Json[] | undefined) ?? []) {
+        const index = choice.index as number;
+        let state = choices.get(index);
+        if (!state) choices.set(index, (state = { fields: {}, message: {}, toolCalls: new Map(), logprobs: null, finishReason: null }));
+        mergeChoice(state, choice);
       }
-    }
-    for (const choice of (chunk.choices as Json[] | undefined) ?? []) {
-      const index = choice.index as number;
-      let state = choices.get(index);
-      if (!state) choices.set(index, (state = { fields: {}, message: {}, toolCalls: new Map(), logprobs: null, finishReason: null }));
-      mergeChoice(state, choice);
-    }
-  }
-  top.object ??= "chat.completion";
-  top.choices = [...choices.entries()].sort(([a], [b]) => a - b).map(([index, state]) => finishChoice(index, state));
-  return top as unknown as ChatCompletion;
+    },
+    /** The answer; call once, after the last chunk. */
+    finish(): ChatCompletion {
+      if (added === 0) throw new Error("cannot assemble a completion from no chunks");
+      top.object ??= "chat.completion";
+      top.choices = [...choices.entries()].sort(([a], [b]) => a - b).map(([index, state]) => finishChoice(index, state));
+      return top as unknown as ChatCompletion;
+    },
+  };
 }
 
 function mergeChoice(state: ChoiceState, choice: Json): void {
-  for (const [field, value] of Object.entries(choice)) {
+  for (const field in choice) {
+    const value = choice[field];
     if (field === "index" || field === "delta") continue;
     if (field === "logprobs") {
       if (value != null) state.logprobs = mergeLogprobs(state.logprobs, value as Json);
@@ -74,7 +95,8 @@ function mergeChoice(state: ChoiceState, choice: Json): void {
     }
   }
   const delta = (choice.delta as Json | undefined) ?? {};
-  for (const [field, value] of Object.entries(delta)) {
+  for (const field in delta) {
+    const value = delta[field];
     if (field === "tool_calls") {
       for (const fragment of (value as Json[] | null) ?? []) mergeToolCall(state, fragment);
     } else if (field === "role") {

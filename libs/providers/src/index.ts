@@ -15,7 +15,7 @@ export { createDeepSeekAdapter, type DeepSeekOptions } from "./deepseek/adapter.
 export { DEEPSEEK_MODELS, isDeepSeekModel } from "./deepseek/models.js";
 export { createOpenAIAdapter, type OpenAIOptions } from "./openai/adapter.js";
 export { OPENAI_MODELS, isOpenAIModel } from "./openai/models.js";
-export { assembleChatCompletion } from "./assemble-completion.js";
+export { assembleChatCompletion, createCompletionAssembler } from "./assemble-completion.js";
 export { clientAskedUsage, isUsageOnlyChunk, withUsageAsked } from "./stream-usage.js";
 export { readProvidersFile, type ExtraProviderConfig } from "./providers-file.js";
 export { routeModel, DEEPSEEK, OPENAI, type ModelRoute, type RouteTable } from "./model-router.js";
