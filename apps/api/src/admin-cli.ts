@@ -11,8 +11,9 @@ import { createRedisConnection, waitForRedis } from "@llmgw/redis";
 import { openStore, type Store } from "@llmgw/store";
 
 const usage = `usage: admin-cli <command> [options]
-  create-user --username NAME --email EMAIL
+  create-user --username NAME --email EMAIL [--daily-tokens N] [--monthly-tokens N]
   create-key  --user-id USER_ID --name NAME [--per-minute N] [--per-hour N] [--models a,b] [--expires-at UNIX_SECONDS|ISO_8601]
+              [--daily-tokens N] [--monthly-tokens N] [--max-concurrent N]
   list-users
   list-keys   [--user-id USER_ID] [--all]   (--all includes revoked keys)
   revoke-key  --id KEY_ID
@@ -32,12 +33,27 @@ const REDIS_CONNECT_TIMEOUT_MS = 1500;
 
 const commands: Record<string, { options: OptionSpec; run: (store: Store, values: Values, config: Config) => unknown }> = {
   "create-user": {
-    options: { username: text, email: text },
+    options: { username: text, email: text, "daily-tokens": text, "monthly-tokens": text },
     run: (store, values) =>
-      store.users.create({ username: required(values, "username"), email: required(values, "email") }),
+      store.users.create({
+        username: required(values, "username"),
+        email: required(values, "email"),
+        token_budget_daily: optionalCount(values, "daily-tokens"),
+        token_budget_monthly: optionalCount(values, "monthly-tokens"),
+      }),
   },
   "create-key": {
-    options: { "user-id": text, name: text, "per-minute": text, "per-hour": text, models: text, "expires-at": text },
+    options: {
+      "user-id": text,
+      name: text,
+      "per-minute": text,
+      "per-hour": text,
+      models: text,
+      "expires-at": text,
+      "daily-tokens": text,
+      "monthly-tokens": text,
+      "max-concurrent": text,
+    },
     run: (store, values) =>
       store.apiKeys.create({
         user_id: wholeNumber(values, "user-id"),
@@ -46,6 +62,9 @@ const commands: Record<string, { options: OptionSpec; run: (store: Store, values
         rate_limit_per_hour: optionalCount(values, "per-hour"),
         models: typeof values.models === "string" ? values.models.split(",").map((model) => model.trim()).filter(Boolean) : undefined,
         expires_at: typeof values["expires-at"] === "string" ? unixSeconds(values["expires-at"]) : undefined,
+        token_budget_daily: optionalCount(values, "daily-tokens"),
+        token_budget_monthly: optionalCount(values, "monthly-tokens"),
+        max_concurrent: optionalCount(values, "max-concurrent"),
       }),
   },
   "list-users": { options: {}, run: (store) => store.users.list() },

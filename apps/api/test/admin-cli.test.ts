@@ -20,7 +20,7 @@ const admin = (args: string[], env: Record<string, string> = {}) => runAdminCli(
 
 describe("admin CLI", () => {
   it("creates a user and a key, lists them without the key, and revokes the key", async () => {
-    const user = await admin(["create-user", "--username", "alice", "--email", "alice@example.com"]);
+    const user = await admin(["create-user", "--username", "alice", "--email", "alice@example.com", "--monthly-tokens", "2000000"]);
     expect(user.stderr).toBe("");
     expect(user.code).toBe(0);
     const userRecord = JSON.parse(user.stdout);
@@ -31,7 +31,7 @@ describe("admin CLI", () => {
       created_at: expect.any(Number),
       is_active: true,
       token_budget_daily: null,
-      token_budget_monthly: null,
+      token_budget_monthly: 2_000_000,
     });
 
     const duplicate = await admin(["create-user", "--username", "alice", "--email", "other@example.com"]);
@@ -39,7 +39,7 @@ describe("admin CLI", () => {
 
     const key = await admin([
       "create-key", "--user-id", "1", "--name", "dev", "--per-minute", "5", "--models", "deepseek-chat, gpt-4o",
-      "--expires-at", "2100-01-01T00:00:00Z",
+      "--expires-at", "2100-01-01T00:00:00Z", "--daily-tokens", "50000", "--max-concurrent", "4",
     ]);
     expect(key.code).toBe(0);
     const keyRecord = JSON.parse(key.stdout);
@@ -54,9 +54,9 @@ describe("admin CLI", () => {
       expires_at: 4102444800,
       allowed_ips: null,
       is_active: true,
-      token_budget_daily: null,
+      token_budget_daily: 50_000,
       token_budget_monthly: null,
-      max_concurrent: null,
+      max_concurrent: 4,
       created_at: expect.any(Number),
       last_used_at: null,
       revoked_at: null,
