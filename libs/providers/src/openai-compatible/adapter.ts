@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import { ProviderError } from "../provider-error.js";
 import { parseSseJson } from "../sse/read-sse-json.js";
-import { readSseData } from "../sse/read-sse-data.js";
+import { createSseDataParser, DONE_PAYLOAD } from "../sse/read-sse-data.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ProviderAdapter, ProviderCallOptions } from "../types.js";
 import {
   errorFromConnection,
@@ -124,14 +124,26 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     try {
       // Stopping at [DONE] must not destroy the body (that builds an AbortError, stack and all, per
       // call): the finally below reads the tail so that the socket serves the next call.
-      const events = response.body.iterator({ destroyOnReturn: false });
-      // One generator less per chunk than readSseJson: the payloads are parsed in this loop.
-      for await (const payload of readSseData(events)) {
-        const chunk = parseSseJson<ChatCompletionChunk>(payload, { provider: name, secrets });
-        if (chunk === undefined) continue;
-        if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
-        yield chunk;
+      const body = response.body.iterator({ destroyOnReturn: false });
+      // Bytes in, chunks out, in this one generator: no generator per event between the socket and the worker.
+      const parser = createSseDataParser();
+      const jsonOptions = { provider: name, secrets };
+      let done = false;
+      for (let read = await body.next(); !done; read = await body.next()) {
+        for (const payload of read.done ? parser.end() : parser.push(read.value)) {
+          if (payload === DONE_PAYLOAD) {
+            done = true;
+            break;
+          }
+          const chunk = parseSseJson<ChatCompletionChunk>(payload, jsonOptions);
+          if (chunk === undefined) continue;
+          if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
+          yield chunk;
+        }
+        if (read.done) break;
       }
+      // Lets go of the body as a for…of would (destroyOnReturn: false keeps it for the drain below).
+      await body.return?.();
       drained = true;
     } catch (error) {
       throw translate(error, signal);

@@ -2,47 +2,69 @@
 export const DONE_PAYLOAD = "[DONE]";
 
 /**
- * Yields the `data:` payload of each server-sent event in a byte stream, in order, and stops
- * at `[DONE]`. Follows the SSE rules that upstreams actually exercise: bytes split anywhere
- * (mid-line, mid-UTF-8 sequence), LF, CRLF or CR line ends, comment lines (`: keep-alive`),
- * extra blank lines, multi-line data joined with "\n", other fields ignored. A last event
- * without its closing blank line is still delivered when the stream ends.
+ * The `data:` payloads of server-sent events, fed bytes as they arrive. Follows the SSE rules that
+ * upstreams actually exercise: bytes split anywhere (mid-line, mid-UTF-8 sequence), LF, CRLF or CR
+ * line ends, comment lines (`: keep-alive`), extra blank lines, multi-line data joined with "\n",
+ * other fields ignored. Synchronous, so a reader that loops over a byte stream pays no generator
+ * per event (a worker relays thousands of events a second).
  */
-export async function* readSseData(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string, void, undefined> {
+export function createSseDataParser() {
   const decoder = new TextDecoder("utf-8");
   const event = { lines: [] as string[] };
   let buffer = "";
   // Where to look for the next line end; lines are cut from `buffer` only once complete.
   let scanFrom = 0;
 
+  return {
+    /** The payloads that these bytes complete, in order (`[DONE]` included: the caller stops there). */
+    push(bytes: Uint8Array): string[] {
+      const payloads: string[] = [];
+      buffer += decoder.decode(bytes, { stream: true });
+      let lineStart = 0;
+      for (;;) {
+        const end = findLineEnd(buffer, Math.max(scanFrom, lineStart));
+        if (end === -1) break;
+        // A CR as the very last character may be the first half of a CRLF: wait for more bytes.
+        if (buffer.charCodeAt(end) === 13 && end === buffer.length - 1) break;
+        const line = buffer.slice(lineStart, end);
+        lineStart = buffer.charCodeAt(end) === 13 && buffer.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
+        const payload = takeLine(line, event);
+        if (payload !== undefined) payloads.push(payload);
+      }
+      buffer = buffer.slice(lineStart);
+      scanFrom = Math.max(0, buffer.length - 1);
+      if (buffer.length > 0 && buffer.charCodeAt(buffer.length - 1) !== 13) scanFrom = buffer.length;
+      return payloads;
+    },
+    /** What the stream's end completes: a last event without its closing blank line is still delivered. */
+    end(): string[] {
+      const payloads: string[] = [];
+      buffer += decoder.decode();
+      for (const line of buffer.split(/\r\n|\r|\n/)) {
+        const payload = takeLine(line, event);
+        if (payload !== undefined) payloads.push(payload);
+      }
+      const last = takeLine("", event);
+      if (last !== undefined) payloads.push(last);
+      buffer = "";
+      return payloads;
+    },
+  };
+}
+
+/** Yields the `data:` payload of each server-sent event in a byte stream, in order, and stops at `[DONE]`. */
+export async function* readSseData(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string, void, undefined> {
+  const parser = createSseDataParser();
   for await (const bytes of stream) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let lineStart = 0;
-    for (;;) {
-      const end = findLineEnd(buffer, Math.max(scanFrom, lineStart));
-      if (end === -1) break;
-      // A CR as the very last character may be the first half of a CRLF: wait for more bytes.
-      if (buffer.charCodeAt(end) === 13 && end === buffer.length - 1) break;
-      const line = buffer.slice(lineStart, end);
-      lineStart = buffer.charCodeAt(end) === 13 && buffer.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
-      const payload = takeLine(line, event);
-      if (payload === undefined) continue;
+    for (const payload of parser.push(bytes)) {
       if (payload === DONE_PAYLOAD) return;
       yield payload;
     }
-    buffer = buffer.slice(lineStart);
-    scanFrom = Math.max(0, buffer.length - 1);
-    if (buffer.length > 0 && buffer.charCodeAt(buffer.length - 1) !== 13) scanFrom = buffer.length;
   }
-
-  buffer += decoder.decode();
-  for (const line of buffer.split(/\r\n|\r|\n/)) {
-    const payload = takeLine(line, event);
+  for (const payload of parser.end()) {
     if (payload === DONE_PAYLOAD) return;
-    if (payload !== undefined) yield payload;
+    yield payload;
   }
-  const last = takeLine("", event);
-  if (last !== undefined && last !== DONE_PAYLOAD) yield last;
 }
 
 /** Feeds one line into the event being built; returns its data when the line ends the event. */
