@@ -74,7 +74,8 @@ if ARGV[6] ~= '' then
   local spend = cjson.decode(ARGV[6])
   for _, counter in ipairs(spend.counters) do
     local after = redis.call('INCRBY', counter.key, spend.tokens)
-    redis.call('EXPIRE', counter.key, counter.ttl)
+    -- Set once, by the period's first request: the counter only has to outlive its period.
+    if after == spend.tokens then redis.call('EXPIRE', counter.key, counter.ttl) end
     if counter.budget > 0 then
       local before = after - spend.tokens
       for _, percent in ipairs({ 80, 100 }) do

@@ -36,7 +36,7 @@ const budgets = (daily: number | null, monthly: number | null = null, user: [num
 
 describe("token spending", () => {
   it("adds each finished request's tokens once to its key's and its user's day and month, never again on a second end", async () => {
-    const { store, reader } = setup();
+    const { prefix, store, reader } = setup();
     const owner = { keyId: "7", userId: "3" };
     const { id, usage } = await finish(store, owner, 100);
     await finish(store, owner, 40);
@@ -51,6 +51,12 @@ describe("token spending", () => {
     await finish(store, { keyId: "8", userId: "3" }, 10);
     expect((await reader.spending("user", "3", { daily: null, monthly: null })).monthly.tokens).toBe(150);
     expect((await reader.spending("key", "7", { daily: null, monthly: null })).monthly.tokens).toBe(140);
+    // Counters outlive their period a little, then Redis drops them.
+    const dayCounter = `${prefix}:spend:key:7:${budgetPeriod("daily", Date.now()).label}`;
+    const monthCounter = `${prefix}:spend:key:7:${budgetPeriod("monthly", Date.now()).label}`;
+    expect(await command.ttl(dayCounter)).toBeGreaterThan(86_400);
+    expect(await command.ttl(dayCounter)).toBeLessThanOrEqual(2 * 86_400);
+    expect(await command.ttl(monthCounter)).toBeGreaterThan(31 * 86_400);
   });
 
   it("counts nothing for cache hits, failures and cancels", async () => {
