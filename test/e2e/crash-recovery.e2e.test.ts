@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { loremWords, type GatewayProcess } from "@llmgw/testing";
 import { startMockedGateway, type MockedGateway } from "./support/mocked-gateway.js";
 
@@ -53,10 +54,20 @@ describe("a worker killed in the middle of a job, default WORKER_LOCK_MS", () =>
     const job = (await (await fetch(`${stack.gateway.url}/v1/jobs/${id}`, { headers })).json()) as {
       status: string;
       attempts: number;
-      result: { choices: { message: { content: string } }[] };
+      result: { choices: { message: { content: string } }[]; usage: { total_tokens: number } };
     };
     expect([job.status, job.attempts]).toEqual(["succeeded", 2]);
     expect(job.result.choices[0].message.content).toBe(loremWords(10));
     expect(stack.callsWith(tag)).toBe(2);
+    // Two upstream calls, one finished request: the key's token spending counts it once (its day's counter).
+    const redis = new Redis(inject("redisUrl"));
+    try {
+      const counters = await redis.keys(`${stack.prefix}:spend:key:*`);
+      const daily = counters.filter((counter) => /:\d{4}-\d{2}-\d{2}$/.test(counter));
+      expect(daily).toHaveLength(1);
+      expect(Number(await redis.get(daily[0]))).toBe(job.result.usage.total_tokens);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
