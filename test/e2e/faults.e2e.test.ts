@@ -128,6 +128,12 @@ describe("callers that go away", () => {
     controller.abort();
     await pending;
     await mock.waitForAbort(abortsBefore + 1, 1000);
+    // A caller leaving is not the gateway failing: the API logs it at info level with status 499, never as an error.
+    const line = await stack.gateway.api.waitForLine(/the caller left before the answer/);
+    const { jobId, reqId } = JSON.parse(line) as { jobId: string; reqId: string };
+    expect((await store.get(jobId))?.status).toBe("cancelled");
+    const ofRequest = stack.gateway.api.lines.filter((text) => text.includes(`"reqId":"${reqId}"`));
+    expect(ofRequest.filter((text) => /"level":50/.test(text))).toEqual([]);
   });
 
   it("cancels the job and aborts the upstream call within 1 s of an SSE caller disconnecting mid-stream", async () => {

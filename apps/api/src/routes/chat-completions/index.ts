@@ -91,9 +91,12 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       reply.header("x-job-id", jobId);
       // A caller who leaves before the answer cancels the job (and so the upstream call), unless
       // identical requests still wait on it. The response's close tells; the request's may come early.
+      let callerLeft = false;
       const onClose = () => {
         follower.close();
-        if (!reply.raw.writableFinished) void context.completions.abandon(jobId).catch(() => {});
+        if (reply.raw.writableFinished) return;
+        callerLeft = true;
+        void context.completions.abandon(jobId).catch(() => {});
       };
       reply.raw.once("close", onClose);
       const deadline = Date.now() + context.config.syncTimeoutMs;
@@ -107,7 +110,16 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
           })
         : () => {};
       try {
-        if (!stream) return await context.completions.waitForResult(jobId, follower, deadline);
+        if (!stream) {
+          try {
+            return await context.completions.waitForResult(jobId, follower, deadline);
+          } catch (error) {
+            if (!callerLeft) throw error;
+            // Nobody is there to answer: not a failure of the gateway (nginx logs this as 499).
+            request.log.info({ jobId }, "the caller left before the answer; its job is cancelled");
+            return (reply as FastifyReply).code(499).send();
+          }
+        }
         await streamJob(request, reply, jobId, follower, deadline, () => revoked);
         return reply;
       } finally {
