@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { ApiError } from "../api.js";
+import { useI18n } from "../i18n.js";
 
 /** An API error as a form shows it: next to the field its `param` names, or above the buttons when it names none. */
 export interface FormError<F extends string> {
@@ -50,5 +51,23 @@ export function FormErrorLine<F extends string>(props: { error: FormError<F> | n
     <p role="alert" class="error">
       {props.error.message}
     </p>
+  );
+}
+
+/** The end of an edit dialog's form: the error no field is named for, then Cancel and Save. */
+export function EditFormFooter<F extends string>(props: { error: FormError<F> | null; saving: boolean; onCancel: () => void }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <FormErrorLine error={props.error} />
+      <div class="actions">
+        <button type="button" onClick={props.onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button type="submit" class="primary" disabled={props.saving}>
+          {t("common.save")}
+        </button>
+      </div>
+    </>
   );
 }

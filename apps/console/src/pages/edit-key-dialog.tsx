@@ -2,7 +2,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { admin } from "../api.js";
 import { Dialog } from "../components/confirm-dialog.js";
-import { FormErrorLine, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
+import { EditFormFooter, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
 import { countText, formatNumber, localDateToSeconds, optionalCount, secondsToLocalDate, splitList } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { ApiKey, ApiKeyChanges, Spending } from "../types.js";
@@ -121,15 +121,7 @@ function EditKeyForm(props: { apiKey: ApiKey; spending: Spending | undefined; on
         t("keys.allowedIpsHint"),
       )}
       {field("expires_at", t("keys.expires"), text("expires_at", { type: "date" }), t("keys.expiresHint"))}
-      <FormErrorLine error={error} />
-      <div class="actions">
-        <button type="button" onClick={props.onCancel}>
-          {t("common.cancel")}
-        </button>
-        <button type="submit" class="primary" disabled={saving}>
-          {t("common.save")}
-        </button>
-      </div>
+      <EditFormFooter error={error} saving={saving} onCancel={props.onCancel} />
     </form>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { admin } from "../api.js";
 import { Dialog } from "../components/confirm-dialog.js";
-import { FormErrorLine, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
+import { EditFormFooter, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
 import { countText, formatNumber, optionalCount } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { Spending, User, UserChanges } from "../types.js";
@@ -61,15 +61,7 @@ function EditUserForm(props: { user: User; spending: Spending | undefined; onSav
         {t("users.budgetHint")}
         {spent && ` · ${t("budget.usedSoFar", { today: formatNumber(spent.daily.tokens, language), month: formatNumber(spent.monthly.tokens, language) })}`}
       </span>
-      <FormErrorLine error={error} />
-      <div class="actions">
-        <button type="button" onClick={props.onCancel}>
-          {t("common.cancel")}
-        </button>
-        <button type="submit" class="primary" disabled={saving}>
-          {t("common.save")}
-        </button>
-      </div>
+      <EditFormFooter error={error} saving={saving} onCancel={props.onCancel} />
     </form>
   );
 }
