@@ -73,11 +73,11 @@ export const bodyErrors = {
   415: errorResponse("unsupported_media_type: send application/json"),
 } as const;
 
-/** A route that creates work: refused when the key's minute or hour window is full. */
-export const requestLimitError = errorResponse("rate_limit_exceeded: the key's request limit (minute or hour window) is reached", {
-  ...requestLimitHeaders,
-  ...retryAfter,
-});
+/** A route that creates work: refused when the key's minute or hour window is full, or a token budget is used up. */
+export const requestLimitError = errorResponse(
+  "rate_limit_exceeded: the key's request limit (minute or hour window) is reached; insufficient_quota: a token budget of the key or its user is used up until its period ends",
+  { ...requestLimitHeaders, ...retryAfter, "x-should-retry": stringHeader("false with insufficient_quota: waiting a little does not help") },
+);
 
 /** A reading route: refused when the key's read limit is reached. */
 export const readLimitError = errorResponse("rate_limit_exceeded: the key's read limit (READ_RATE_LIMIT_PER_MINUTE) is reached", {
