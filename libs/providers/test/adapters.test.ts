@@ -304,3 +304,30 @@ describe("deepseek adapter", () => {
     await adapter.close?.();
   });
 });
+
+describe("the end of a stream", () => {
+  it("ends at [DONE] without waiting for the upstream to close its response", async () => {
+    const { createServer } = await import("node:http");
+    // An upstream that holds its response open after [DONE] (some proxies do, for a while).
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      const chunk = { id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "hi" }, finish_reason: "stop" }] };
+      response.write(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
+      void held.then(() => response.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const adapter = createOpenAICompatibleAdapter({ name: "held", baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: KEY });
+    try {
+      const ended = collect(adapter, ask("hi")).then((chunks) => ({ chunks }));
+      const outcome = await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 2000))]);
+      expect(outcome).toEqual({ chunks: [expect.objectContaining({ id: "c1" })] });
+    } finally {
+      release();
+      await adapter.close?.();
+      server.close();
+    }
+  });
+});

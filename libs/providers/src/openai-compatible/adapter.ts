@@ -128,9 +128,12 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Bytes in, chunks out, in this one generator: no generator per event between the socket and the worker.
       const parser = createSseDataParser();
       const jsonOptions = { provider: name, secrets };
+      // [DONE] ends the loop at once: an upstream may hold its response open a while after it.
       let done = false;
-      for (let read = await body.next(); !done; read = await body.next()) {
-        for (const payload of read.done ? parser.end() : parser.push(read.value)) {
+      while (!done) {
+        const read = await body.next();
+        done = read.done === true;
+        for (const payload of done ? parser.end() : parser.push(read.value)) {
           if (payload === DONE_PAYLOAD) {
             done = true;
             break;
@@ -140,7 +143,6 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
           if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
           yield chunk;
         }
-        if (read.done) break;
       }
       // Lets go of the body as a for…of would (destroyOnReturn: false keeps it for the drain below).
       await body.return?.();
