@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@llmgw/logger";
-import { webhookHeaders, type ChannelDisableReason } from "@llmgw/jobs";
+import type { ChannelDisableReason } from "@llmgw/jobs";
 import type { ChannelRoute } from "@llmgw/providers";
+import { postAlert } from "./alert-post.js";
 
 export interface ChannelAlarmOptions {
   logger: Logger;
@@ -11,8 +12,6 @@ export interface ChannelAlarmOptions {
   secret?: string;
   onDisabled?(channelId: string, reason: ChannelDisableReason): void;
 }
-
-const ALERT_TIMEOUT_MS = 5000;
 
 /**
  * Says once (the worker whose call disabled the channel) that a channel was disabled: one error
@@ -29,10 +28,8 @@ export function createChannelAlarm(options: ChannelAlarmOptions) {
     options.onDisabled?.(id, reason);
     if (!options.alertUrl) return;
     const body = JSON.stringify({ type: "channel.disabled", channel: id, provider, reason, at: new Date().toISOString() });
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (options.secret) Object.assign(headers, webhookHeaders(options.secret, `alert_${randomUUID()}`, body));
-    fetch(options.alertUrl, { method: "POST", headers, body, signal: AbortSignal.timeout(ALERT_TIMEOUT_MS) })
-      .then((response) => response.body?.cancel())
-      .catch((error: Error) => options.logger.warn({ err: { message: error.message }, channel: id }, "could not POST the channel alert"));
+    postAlert(options.alertUrl, options.secret, `alert_${randomUUID()}`, body).catch((error: Error) =>
+      options.logger.warn({ err: { message: error.message }, channel: id }, "could not POST the channel alert"),
+    );
   };
 }
