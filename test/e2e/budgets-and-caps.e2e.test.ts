@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { jobKeys, verifyWebhookSignature } from "@llmgw/jobs";
 import { expectOpenAIShape } from "./support/openai-schemas.js";
 import { startTwoApiInstances, type TwoApiInstances } from "./support/two-api-instances.js";
@@ -88,15 +88,6 @@ function expectQuotaRefusal(answer: Awaited<ReturnType<typeof ask>>, whose: RegE
   expect(answer.body.error.message).toMatch(whose);
 }
 
-/** Polls `condition` (a state in Redis or the mock) every 50 ms until it holds, for at most `withinMs`. */
-async function until(condition: () => boolean | Promise<boolean>, withinMs = 10_000) {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > withinMs) throw new Error(`not reached within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Resolves once `count` alerts have arrived. */
 async function alertsArrived(count: number) {
   while (alerts.length < count) await new Promise<void>((resolve) => (alertArrived = resolve));
@@ -141,7 +132,7 @@ describe("token budgets across two API instances", () => {
     // One alert at 80% and one at 100%, signed like job webhooks, and none left to send.
     await alertsArrived(2);
     const outbox = jobKeys(prefix).budgetAlertOutbox;
-    while ((await stack.redis.zcard(outbox)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    await vi.waitFor(async () => expect(await stack.redis.zcard(outbox)).toBe(0), { timeout: 10_000, interval: 100 });
     const mine = alerts.map((alert) => ({ alert, body: JSON.parse(alert.body) })).filter(({ body }) => body.key_id === id);
     expect(mine.map(({ body }) => body.threshold_percent).sort()).toEqual([100, 80]);
     for (const { alert, body } of mine) {
@@ -153,11 +144,7 @@ describe("token budgets across two API instances", () => {
 
     // Raising the budget lets the key work again, on the other instance within 5 s (its key cache).
     expect((await admin("PATCH", `/api-keys/${id}`, { token_budget_daily: spent + 1000 })).status).toBe(200);
-    const raisedAt = Date.now();
-    while ((await ask(1, apiKey)).status !== 200) {
-      expect(Date.now() - raisedAt).toBeLessThan(5000);
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the poll's pace, not a wait for an event
-    }
+    await vi.waitFor(async () => expect((await ask(1, apiKey)).status).toBe(200), { timeout: 5000, interval: 100 });
   });
 
   it("holds a user's budget over all their keys, and names the user in the refusal", async () => {
@@ -198,7 +185,13 @@ describe("max_concurrent across two API instances", () => {
     );
     // Two reach the provider; the other two wait in the key's line, not in a worker slot.
     const parked = jobKeys(prefix).parked(String(id));
-    await until(async () => callsOfKey().length === 2 && (await stack.redis.zcard(parked)) === 2);
+    await vi.waitFor(
+      async () => {
+        expect(callsOfKey()).toHaveLength(2);
+        expect(await stack.redis.zcard(parked)).toBe(2);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect(await stack.redis.zcard(jobKeys(prefix).running(String(id)))).toBe(2);
 
     // Each answers, none refused; the waiting two reached the provider only once the first two were done.

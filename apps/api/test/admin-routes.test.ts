@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { jobKeys, newJobId } from "@llmgw/jobs";
+import { budgetPeriod, jobKeys, newJobId } from "@llmgw/jobs";
 import { hashApiKey } from "@llmgw/store";
 import { createPostgresDatabase, uniqueDatabaseName } from "@llmgw/testing";
 import { buildApp } from "../src/app.js";
@@ -401,7 +401,7 @@ describe.each(databases)("on $name", (database) => {
     const patch = (url: string, payload: object) => app.inject({ method: "PATCH", url, headers: admin, payload });
     /** What a worker adds as requests end (libs/jobs spending.ts), written here directly: no worker runs in this suite. */
     const spend = (scope: "key" | "user", id: number, tokens: number) =>
-      redis.incrby(jobKeys(context.config.queuePrefix).spending(scope, String(id), new Date().toISOString().slice(0, 10)), tokens);
+      redis.incrby(jobKeys(context.config.queuePrefix).spending(scope, String(id), budgetPeriod("daily", Date.now()).label), tokens);
     const complete = (key: string) =>
       app.inject({
         method: "POST",

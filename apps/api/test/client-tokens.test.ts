@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobKeys } from "@llmgw/jobs";
+import { budgetPeriod, jobKeys } from "@llmgw/jobs";
 import { startTestApi, type TestApi } from "./support/test-api.js";
 
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
@@ -95,7 +95,7 @@ describe("client tokens (JWT_SECRET_KEY)", () => {
       });
     expect((await submit()).statusCode).toBe(202);
     // What workers add as requests end (libs/jobs spending.ts); no worker runs here.
-    const counter = jobKeys(api.context.config.queuePrefix).spending("key", String(key.id), new Date().toISOString().slice(0, 10));
+    const counter = jobKeys(api.context.config.queuePrefix).spending("key", String(key.id), budgetPeriod("daily", Date.now()).label);
     await api.context.redis.incrby(counter, 100);
     const refused = await submit();
     expect(refused.statusCode).toBe(429);
