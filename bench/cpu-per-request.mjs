@@ -4,7 +4,9 @@
 // and the API's, the worker's and Redis's read/write system calls per request (/proc/<pid>/io).
 // Env: SCENARIO=sync|hit|ref (sync: a unique body per request, a cache miss; hit: one cached body;
 // ref: the bare BullMQ round trip of references/, its API and worker in the gateway's columns),
-// CONCURRENCY (16), RUNS (3), SECONDS per run (5). The first run also warms the JIT: read the last ones.
+// CONCURRENCY (16), RUNS (3), SECONDS per run (5), CPU_PROF_DIR (write a V8 CPU profile of the API and
+// the worker there; read with bench/lib/profile-summary.mjs), GATEWAY_ENV (JSON of variables for the
+// gateway, e.g. '{"RATE_LIMIT_ENABLED":"false"}', to measure what a feature costs). The first run also warms the JIT: read the last ones.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "undici";
@@ -23,9 +25,12 @@ const headers = { authorization: `Bearer ${clientKey}` };
 const chat = (content) => JSON.stringify({ model: "deepseek-chat", messages: [{ role: "user", content }] });
 const body = scenario === "hit" ? chat(`cached ${randomUUID()} [[mock:words=5]]`) : chat("bench [<id>] [[mock:words=5]]");
 
+const profileDir = process.env.CPU_PROF_DIR;
+const profileArgs = (name) => (profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+
 const redis = await startRedisServer();
 const mock = await startMockProcess();
-const stack = scenario === "ref" ? await startBullMqReference() : await startBenchGateway({ redisUrl: redis.url, upstreamUrl: mock.url, prefix: `cpu-${randomUUID()}`, clientKey, workers: 1, freePort });
+const stack = scenario === "ref" ? await startBullMqReference() : await startBenchGateway({ redisUrl: redis.url, upstreamUrl: mock.url, prefix: `cpu-${randomUUID()}`, clientKey, workers: 1, freePort, nodeArgs: profileArgs, extraEnv: JSON.parse(process.env.GATEWAY_ENV ?? "{}") });
 try {
   const url = `${stack.url}/v1/chat/completions`;
   if (scenario === "hit") {

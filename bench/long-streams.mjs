@@ -3,7 +3,8 @@
 // limits off), on loopback against the mock upstream in its own process (build first:
 // `npm run build`). CLIENTS concurrent clients (300) each stream answer after answer of about
 // CHUNKS chunks (100) GAP_MS apart (20), for SECONDS (15) after a warm-up (WARMUP seconds, default
-// two answers' length). WORKER_CONCURRENCY (default: max(CLIENTS, 32)) is the worker's jobs in
+// two answers' length). CPU_PROF_DIR: write V8 CPU profiles of the gateway's API and worker there
+// (bench/lib/profile-summary.mjs reads them). WORKER_CONCURRENCY (default: max(CLIENTS, 32)) is the worker's jobs in
 // flight, so that the one worker can hold every client's stream at once. Prints the comparison
 // table and writes bench/results/long-streams-latest.json. See bench/README.md.
 import { randomUUID } from "node:crypto";
@@ -23,6 +24,8 @@ const settings = {
   warmupSeconds: process.env.WARMUP === undefined ? undefined : Number(process.env.WARMUP),
 };
 settings.workerConcurrency = Number(process.env.WORKER_CONCURRENCY ?? Math.max(settings.clients, 32));
+const profileDir = process.env.CPU_PROF_DIR;
+const profileArgs = (name) => (profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 const log = (message) => console.error(`[long-streams] ${message}`);
 
 const startedAt = new Date().toISOString();
@@ -31,7 +34,7 @@ const busy = await waitForQuietMachine({ maxSeconds: 20, onBusy: (share) => log(
 const redis = await startRedisServer();
 const mock = await startMockProcess();
 try {
-  const result = await runLongStreams({ ...settings, redisUrl: redis.url, redisPid: childPids("redis-server")[0], mock, freePort, prefix: `long-${randomUUID()}`, log });
+  const result = await runLongStreams({ ...settings, redisUrl: redis.url, redisPid: childPids("redis-server")[0], mock, freePort, prefix: `long-${randomUUID()}`, log, nodeArgs: profileArgs });
   console.log(`\nlong streams, ${startedAt}`);
   console.log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB RAM, node ${machine.node}${busy >= 0.1 ? `; started with ${Math.round(busy * 100)}% of the CPUs busy elsewhere` : ""}`);
   console.log(

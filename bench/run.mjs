@@ -154,7 +154,16 @@ async function streamPoints(api, upstream) {
 /** Long streams through the bare pipe and through a gateway of their own (cache and rate limits off). */
 async function longStreamPoints() {
   const long = { ...settings.long, workerConcurrency: Math.max(settings.long.clients, 32) };
-  const measured = await runLongStreams({ ...long, redisUrl: redis.url, redisPid: childPids("redis-server")[0], mock, freePort, prefix: `long-${randomUUID()}`, log, quietly: (measure) => retry.quietly(measure) });
+  // A Redis of its own: the shared one holds the earlier scenarios' job logs, which its RSS would count.
+  const shared = new Set(childPids("redis-server"));
+  const ownRedis = await startRedisServer();
+  let measured;
+  try {
+    const redisPid = childPids("redis-server").find((pid) => !shared.has(pid));
+    measured = await runLongStreams({ ...long, redisUrl: ownRedis.url, redisPid, mock, freePort, prefix: `long-${randomUUID()}`, log, quietly: (measure) => retry.quietly(measure) });
+  } finally {
+    await ownRedis.destroy();
+  }
   const what = `~${measured.pipe.chunksPerStream} chunks ${long.gapMs} ms apart, ${long.seconds} s window`;
   const cpu = (result, names) => names.map((name) => `${name} ${(result.cpuMsPerChunk[name] * 1000).toFixed(1)}`).join(", ");
   const errors = (result) => (result.errors ? `, ${result.errors} errors` : "");

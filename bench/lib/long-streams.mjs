@@ -42,9 +42,10 @@ export function longStreamBody({ chunks, gapMs }) {
  * Both sides, one after the other, against the mock upstream `mock` (startMockProcess) and the
  * Redis at `redisUrl` (`redisPid` for its CPU and memory): the bare pipe, then a gateway of its
  * own (1 API, 1 worker with `workerConcurrency` jobs in flight, cache off, rate limits off).
- * `quietly(measure)` may measure a noisy point again (createNoiseRetry). Resolves to { pipe, gateway }.
+ * `quietly(measure)` may measure a noisy point again (createNoiseRetry); `nodeArgs(name)` adds Node
+ * flags to the gateway's processes (startBenchGateway). Resolves to { pipe, gateway }.
  */
-export async function runLongStreams({ clients, chunks, gapMs, seconds, warmupSeconds, workerConcurrency, redisUrl, redisPid, mock, freePort, prefix, log = () => {}, quietly = (measure) => measure() }) {
+export async function runLongStreams({ clients, chunks, gapMs, seconds, warmupSeconds, workerConcurrency, redisUrl, redisPid, mock, freePort, prefix, log = () => {}, quietly = (measure) => measure(), nodeArgs }) {
   const load = { path: "/v1/chat/completions", clients, chunks, gapMs, seconds, warmupSeconds };
   const pipe = await startReference("ref-stream-pipe", "fastify-stream-pipe.mjs", { UPSTREAM_URL: mock.url });
   let pipeResult;
@@ -63,6 +64,7 @@ export async function runLongStreams({ clients, chunks, gapMs, seconds, warmupSe
     clientKey,
     workers: 1,
     freePort,
+    nodeArgs,
     extraEnv: { CACHE_ENABLED: "false", RATE_LIMIT_ENABLED: "false", WORKER_CONCURRENCY: String(workerConcurrency) },
   });
   let gatewayResult;

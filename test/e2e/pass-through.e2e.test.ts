@@ -78,7 +78,10 @@ async function checkJson(response: Response, call: MockCall & { answer: MockAnsw
   expect(call.body, "a JSON call reaches the provider without streaming").not.toHaveProperty("stream", true);
   expect(call.answer.type, "the provider answered JSON").toBe("json");
   if (call.answer.type !== "json") return;
-  const answer = (await response.json()) as Json;
+  const text = await response.text();
+  // Byte for byte, as for chunks: spacing, indentation and number forms as the provider wrote them.
+  expect(text).toBe(call.answer.body);
+  const answer = JSON.parse(text) as Json;
   const provider = JSON.parse(call.answer.body) as Json;
   expect(answer).toStrictEqual(provider);
   expect(keyPaths(answer), "the provider's key order").toEqual(keyPaths(provider));
@@ -168,6 +171,23 @@ describe("pass-through of the rest", () => {
       expect(answer).toMatchObject(provider);
       expect(openAISchemaErrors("ErrorResponse", answer)).toEqual([]);
     }
+  });
+
+  it("a cached JSON answer is the provider's text too, indentation and all", async () => {
+    const tag = `pt-${randomUUID()}`;
+    const body = { model: "deepseek-chat", messages: [{ role: "user", content: `Indented. [[mock:flavor=openai,spaced_json]] ${tag}` }] };
+    const first = await stack.complete(body);
+    expect(first.headers.get("x-cache")).toBe("MISS");
+    const { answer } = upstreamCallWith(tag);
+    const written = answer.type === "json" ? answer.body : "";
+    expect(written, "the provider indents its answer").toContain('\n  "id": ');
+    expect(await first.text()).toBe(written);
+    // The worker stores the answer before the caller has it: the same request now hits the cache.
+    const again = await stack.complete(body);
+    expect(again.headers.get("x-cache")).toBe("HIT");
+    expect(again.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(await again.text()).toBe(written);
+    upstreamCallWith(tag); // still the one call
   });
 
   it("lists models in OpenAI's shape", async () => {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ChatCompletionRequest } from "@llmgw/providers";
 
 // Bump when the canonical form changes, so old entries are simply never hit again.
@@ -23,7 +23,7 @@ export function canonicalRequestKey(request: ChatCompletionRequest, scope: strin
     .filter((name) => !transportFields.has(name))
     .sort();
   const body = objectJson(request, fields);
-  return createHash("sha256").update(`[${JSON.stringify(keyVersion)},${JSON.stringify(scope)},${body}]`).digest("hex");
+  return hash("sha256", `[${JSON.stringify(keyVersion)},${JSON.stringify(scope)},${body}]`, "hex");
 }
 
 /** JSON with sorted object keys, written directly so keys like `__proto__` stay plain data. */

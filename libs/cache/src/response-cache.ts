@@ -1,4 +1,4 @@
-import type { ChatCompletion } from "@llmgw/providers";
+import { jsonTextOf, keepRawJson, type ChatCompletion } from "@llmgw/providers";
 import type { Redis } from "@llmgw/redis";
 
 export type CacheOperation = "get" | "set";
@@ -31,7 +31,8 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
     async get(key) {
       try {
         const stored = await redis.get(entryKey(key));
-        return stored === null ? null : (JSON.parse(stored) as ChatCompletion);
+        // The answer keeps the text it was stored as, to be sent as it is (jsonTextOf).
+        return stored === null ? null : keepRawJson(JSON.parse(stored) as ChatCompletion, stored, { answer: true });
       } catch (error) {
         report(error, "get");
         return null;
@@ -39,7 +40,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
     },
     async set(key, completion) {
       try {
-        await redis.set(entryKey(key), JSON.stringify(completion), "EX", ttlSeconds);
+        await redis.set(entryKey(key), jsonTextOf(completion), "EX", ttlSeconds);
         return true;
       } catch (error) {
         report(error, "set");

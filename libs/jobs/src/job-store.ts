@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { GatewayError } from "@llmgw/errors";
 import { jsonTextOf, type ChatCompletion, type ChatCompletionChunk } from "@llmgw/providers";
-import { loggedEvent } from "./logged-event.js";
+import { completedEventText, loggedEvent } from "./logged-event.js";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
 import { withJobScripts } from "./scripts.js";
 import { spendingSpec, type OwnerBudgets } from "./spending.js";
@@ -198,10 +198,11 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       tail: ChatCompletionChunk[] = [],
       budgets?: OwnerBudgets,
     ): Promise<string | null> {
-      const resultJson = JSON.stringify(result);
+      // A JSON answer as the provider wrote it (when its text was kept); an assembled stream serialised.
+      const resultJson = jsonTextOf(result);
       const fields = { status: "succeeded", result: resultJson, completed_at: Date.now() };
       const events: [JobEventType, unknown][] = tail.map((chunk) => ["job.chunk", chunk]);
-      events.push(["job.completed", new SerialisedJson(`{"result":${resultJson}}`)]);
+      events.push(["job.completed", new SerialisedJson(completedEventText(resultJson))]);
       return append(jobId, events, { fields, fence: attempt, terminal: true, usage, budgets });
     },
 

@@ -13,10 +13,26 @@ export function loggedEvent(id: string, type: JobEventType, text: string): JobEv
   const event = { id, type } as JobEvent;
   Object.defineProperty(event, "data", {
     enumerable: true,
-    get: () => (parsed ??= keepRawJson(JSON.parse(text) as object, text)),
+    get: () => (parsed ??= parseData(type, text)),
   });
   Object.defineProperty(event, DATA_TEXT, { value: text });
   return event;
+}
+
+const RESULT_FIELD = '{"result":';
+
+/** The data of a job.completed event: the result's JSON text as it is, in `{"result":…}`. */
+export function completedEventText(resultJson: string): string {
+  return `${RESULT_FIELD}${resultJson}}`;
+}
+
+function parseData(type: JobEventType, text: string): object {
+  const data = keepRawJson(JSON.parse(text) as { result?: unknown }, text);
+  // A completed event's result keeps its own text too: a JSON caller gets it as the provider wrote it.
+  if (type === "job.completed" && text.startsWith(RESULT_FIELD) && typeof data.result === "object" && data.result !== null) {
+    keepRawJson(data.result, text.slice(RESULT_FIELD.length, -1), { answer: true });
+  }
+  return data;
 }
 
 /** The event's data as JSON text: as logged when it came from the log or a live message. */

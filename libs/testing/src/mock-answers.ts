@@ -12,6 +12,8 @@ export { answerText, lastUserText, loremWords, seededRandom, type MockRequest } 
 /** One request's deterministic answer, as a JSON completion and as the stream's events. */
 export interface MockAnswer {
   completion: Record<string, unknown>;
+  /** The completion as the JSON answer's body: indented by two spaces with `spaced_json`, as OpenAI's API writes it. */
+  completionText: string;
   /**
    * The JSON text of each stream chunk, up to the last with a finish_reason, then the
    * `choices: []` usage chunk when `includeUsage` (other chunks then carry `usage: null`, as OpenAI's do).
@@ -27,5 +29,11 @@ export interface MockAnswer {
  */
 export function buildAnswer(request: MockRequest, directives: MockDirectives): MockAnswer {
   const plan = planAnswer(request, directives);
-  return { completion: renderCompletion(plan), streamEvents: (includeUsage) => renderStreamEvents(plan, includeUsage), seed: plan.seed };
+  const completion = renderCompletion(plan);
+  return {
+    completion,
+    completionText: plan.flavor.spacedJson ? JSON.stringify(completion, null, 2) : JSON.stringify(completion),
+    streamEvents: (includeUsage) => renderStreamEvents(plan, includeUsage),
+    seed: plan.seed,
+  };
 }

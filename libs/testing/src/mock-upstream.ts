@@ -65,14 +65,15 @@
  *                         "object":"","prompt_filter_results":[…]}`
  *   flavor=NAME           answer as openai | deepseek | compatible whatever the model name
  *   spaced_json           write streamed chunks with Python's default JSON separators (`, ` and
- *                         `: `), as servers built on Python's json module do
+ *                         `: `), as servers built on Python's json module do, and a JSON answer
+ *                         indented by two spaces, line breaks and all, as OpenAI's API does
  * Model `mock-error-400` answers 400 with an `invalid_request_error` naming `messages`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildAnswer, lastUserText, type MockRequest } from "./mock-answers.js";
 import { parseDirectives, type MockDirectives } from "./mock-directives.js";
-import { errorBody, parseJson, readBody, sendJson, sendStatusError, type SentBody } from "./mock-http.js";
+import { errorBody, parseJson, readBody, send, sendJson, sendStatusError, type SentBody } from "./mock-http.js";
 import { writeSseStream, type StreamControl } from "./mock-sse-writer.js";
 
 export interface MockCall {
@@ -237,8 +238,8 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
 
     const answer = buildAnswer(request, directives);
     if (request.stream !== true) {
-      if (directives.hangAfter === undefined && directives.dropAfter === undefined) return answered(sendJson(res, 200, answer.completion));
-      const text = JSON.stringify(answer.completion);
+      const text = answer.completionText;
+      if (directives.hangAfter === undefined && directives.dropAfter === undefined) return answered(send(res, 200, text, { "content-type": "application/json" }));
       const half = text.slice(0, Math.floor(text.length / 2));
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
       res.write(half);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "@llmgw/errors";
 import { eventDataText, usageEntry, type JobFollower } from "@llmgw/jobs";
-import { clientAskedUsage, type ChatCompletion, type ChatCompletionRequest } from "@llmgw/providers";
+import { clientAskedUsage, jsonTextOf, type ChatCompletion, type ChatCompletionRequest } from "@llmgw/providers";
 import type { ApiContext } from "../../context.js";
 import { settle } from "../../services/completion-service.js";
 import { completionToChunks } from "../../services/completion-replay.js";
@@ -78,7 +78,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
         const owner = { keyId: principal.keyId, userId: principal.userId };
         const subject = { jobId: null, requestId: request.id, owner, model: body.model, provider: route.providerName, kind: "cache" as const };
         context.recordUsage(usageEntry(subject, { status: 200, usage: plan.hit.usage, latencyMs: Math.round(reply.elapsedTime), cacheHit: true }));
-        if (!stream) return plan.hit;
+        if (!stream) return sendAnswer(reply, plan.hit);
         return replayAsStream(reply, plan.hit, clientAskedUsage(body));
       }
 
@@ -112,7 +112,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       try {
         if (!stream) {
           try {
-            return await context.completions.waitForResult(jobId, follower, deadline);
+            return sendAnswer(reply, await context.completions.waitForResult(jobId, follower, deadline));
           } catch (error) {
             if (!callerLeft) throw error;
             // Nobody is there to answer: not a failure of the gateway (nginx logs this as 499).
@@ -130,6 +130,11 @@ export async function chatCompletionRoutes(app: FastifyInstance, context: ApiCon
       }
     },
   );
+}
+
+/** A JSON answer as the provider wrote it (its text kept through the job log and the cache), not serialised again. */
+function sendAnswer(reply: FastifyReply, completion: ChatCompletion) {
+  return reply.type("application/json; charset=utf-8").send(jsonTextOf(completion));
 }
 
 /** A stored answer to a streaming request, replayed as the SSE stream it would have been. */
