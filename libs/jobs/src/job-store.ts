@@ -3,6 +3,7 @@ import { GatewayError } from "@llmgw/errors";
 import { jsonTextOf, type ChatCompletion, type ChatCompletionChunk } from "@llmgw/providers";
 import { completedEventText, loggedEvent } from "./logged-event.js";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
+import { createChunkBatch } from "./chunk-batch.js";
 import { withJobScripts } from "./scripts.js";
 import { spendingSpec, type OwnerBudgets } from "./spending.js";
 import type { UsageEntry } from "./usage-stream.js";
@@ -63,7 +64,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
   const pendingTtl = String(pendingTtlSeconds);
   // A record lives at most its pending time and then the retention after its end.
   const longestRecordSeconds = pendingTtlSeconds + options.retentionSeconds;
-  const maxEvents = String(options.maxEvents ?? 20_000);
+  const maxEvents = options.maxEvents ?? 20_000;
+  const chunkBatch = createChunkBatch(redis, maxEvents);
 
   interface AppendOptions {
     fields?: Record<string, string | number>;
@@ -183,7 +185,8 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
     /** Appends chunks of attempt `attempt`, in order; null when that attempt no longer owns the job. */
     appendChunks(jobId: string, attempt: number, chunks: ChatCompletionChunk[]): Promise<string | null> {
       // A chunk goes into the log as the provider wrote it, when its text was kept.
-      return redis.llmgwAppendJobChunks(keys.record(jobId), keys.events(jobId), keys.eventChannel(jobId), maxEvents, String(attempt), ...chunks.map(jsonTextOf));
+      const jobKeys = { record: keys.record(jobId), events: keys.events(jobId), channel: keys.eventChannel(jobId) };
+      return chunkBatch.append(jobKeys, attempt, chunks.map(jsonTextOf));
     },
 
     /**

@@ -8,7 +8,8 @@ function readLua(name: string): string {
 
 const scripts = {
   llmgwAppendJobEvents: { numberOfKeys: 6, lua: readLua("append-job-events") },
-  llmgwAppendJobChunks: { numberOfKeys: 2, lua: readLua("append-job-chunks") },
+  // Its number of keys comes first in each call (two per job).
+  llmgwAppendChunksOfJobs: { lua: readLua("append-chunks-of-jobs") },
   llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
   llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
   llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
@@ -25,7 +26,7 @@ const scripts = {
 
 export interface JobScripts {
   llmgwAppendJobEvents(...args: (string | number)[]): Promise<string | null>;
-  llmgwAppendJobChunks(...args: (string | number)[]): Promise<string | null>;
+  llmgwAppendChunksOfJobs(numberOfKeys: number, keys: string[], args: string[]): Promise<(string | null)[]>;
   llmgwCreateJob(...args: (string | number)[]): Promise<[number, string]>;
   llmgwCountJobWaiters(recordKey: string, delta: number, notify: string): Promise<number | null>;
   llmgwListOwnerJobs(indexKey: string, afterJobId: string, limit: number): Promise<string[]>;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { GatewayError } from "@llmgw/errors";
 import { createJobStore, MAX_METADATA_JSON_BYTES, newJobId, type JobEvent } from "@llmgw/jobs";
 
@@ -81,6 +81,34 @@ describe("job store", () => {
     await store.appendChunks(id, 1, [{ id: "a" }, { id: "b" }, { id: "c" }] as never[]);
     const chunks = (await store.readEventsAfter(id)).filter((event) => event.type === "job.chunk");
     expect(chunks.map((event) => (event.data as { id: string }).id)).toEqual(["a", "b", "c"]);
+  });
+
+  it("sends the chunks of several jobs that arrive in one turn in one call, each job fenced on its own", async () => {
+    const connection = new Redis(redisUrl);
+    try {
+      const batching = createJobStore(connection, { prefix, retentionSeconds: 3600 });
+      const [a, b, c] = await Promise.all([newJob(), newJob(), newJob()]);
+      await Promise.all([store.start(a, 1), store.start(b, 1), store.start(b, 2), store.start(c, 1)]);
+      await store.cancel(c);
+      await connection.ping(); // connected: its handshake is not counted
+      const sent = vi.spyOn(connection, "sendCommand");
+      const written = await Promise.all([
+        batching.appendChunks(a, 1, [{ id: "a1" }, { id: "a2" }] as never[]),
+        batching.appendChunks(b, 1, [{ id: "b-late" }] as never[]), // attempt 2 took b over
+        batching.appendChunks(c, 1, [{ id: "c-late" }] as never[]), // c was cancelled
+        batching.appendChunks(b, 2, [{ id: "b1" }] as never[]),
+      ]);
+      expect(sent).toHaveBeenCalledTimes(1);
+      expect(written.map((id) => id !== null)).toEqual([true, false, false, true]);
+      const chunkIds = async (id: string) =>
+        (await store.readEventsAfter(id)).filter((event) => event.type === "job.chunk").map((event) => (event.data as { id: string }).id);
+      expect(await chunkIds(a)).toEqual(["a1", "a2"]);
+      expect(await chunkIds(b)).toEqual(["b1"]);
+      expect(await chunkIds(c)).toEqual([]);
+      expect(written[0]).toBe((await store.readLastEvent(a))?.id);
+    } finally {
+      connection.disconnect();
+    }
   });
 
   it("writes the usage entry with the job's end, and never a second time", async () => {

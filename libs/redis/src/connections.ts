@@ -25,7 +25,9 @@ const roleOptions: Record<RedisRole, RedisOptions> = {
     connectTimeout: 1500,
     enableAutoPipelining: true,
   },
-  writer: { maxRetriesPerRequest: null, connectTimeout: 5000, enableAutoPipelining: true },
+  // Chunk appends are batched per event-loop turn by libs/jobs (chunk-batch.ts): auto-pipelining
+  // them as well would hold each batch one turn more.
+  writer: { maxRetriesPerRequest: null, connectTimeout: 5000, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["llmgwAppendChunksOfJobs"] },
   queue: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1500 },
   worker: { maxRetriesPerRequest: null, connectTimeout: 5000 },
   subscriber: { maxRetriesPerRequest: null, connectTimeout: 5000 },
