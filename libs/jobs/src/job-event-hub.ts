@@ -221,6 +221,16 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
       return last !== null && isTerminal(last) && compareEventIds(last.id, eventId) <= 0;
     }
 
+    // One timer per deadline, not one per wait: a stream's reader waits once per chunk.
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    let timerDeadline: number | undefined;
+    function wakeAt(deadline: number) {
+      if (timerDeadline === deadline) return;
+      clearTimeout(deadlineTimer);
+      timerDeadline = deadline;
+      deadlineTimer = setTimeout(() => wake?.(), deadline - Date.now()).unref();
+    }
+
     async function next(deadline?: number): Promise<JobEvent | null> {
       for (;;) {
         if (queue.length > 0) {
@@ -233,21 +243,18 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
           await replayPage();
           continue;
         }
-        const waitMs = deadline === undefined ? undefined : deadline - Date.now();
-        if (waitMs !== undefined && waitMs <= 0) return null;
-        await new Promise<void>((resolve) => {
-          const timer = waitMs === undefined ? undefined : setTimeout(resolve, waitMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        if (deadline !== undefined) {
+          if (deadline <= Date.now()) return null;
+          wakeAt(deadline);
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
       }
     }
 
     const close = () => {
       stop();
+      clearTimeout(deadlineTimer);
       wake?.();
     };
 

@@ -78,6 +78,21 @@ describe("followJob", () => {
     follower.close();
   });
 
+  it("answers null once the deadline passes with nothing new, and goes on serving events with a later one", async () => {
+    const id = await newJob();
+    const follower = await hub.followJob(id);
+    expect((await follower.next())?.type).toBe("job.queued");
+    const began = Date.now();
+    expect(await follower.next(began + 200)).toBeNull();
+    expect(Date.now() - began).toBeGreaterThanOrEqual(199);
+    await store.start(id, 1);
+    expect((await follower.next(Date.now() + 5_000))?.type).toBe("job.started");
+    const chunk = follower.next(Date.now() + 5_000);
+    await store.appendChunks(id, 1, [{ id: "a" }] as never[]);
+    expect((await chunk)?.type).toBe("job.chunk");
+    follower.close();
+  });
+
   it("gives an end-only follower the job's end and nothing else", async () => {
     const id = await newJob();
     const follower = await hub.followJob(id, { endOnly: true });
