@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { jobKeys } from "./contract.js";
-import { withJobScripts } from "./scripts.js";
+import { jobScripts } from "./scripts.js";
 import type { BudgetPeriod, BudgetScope } from "./spending.js";
 
 /**
@@ -31,19 +31,19 @@ export interface BudgetAlert {
  * is raised exactly once; workers take due alerts for a lease, and remove them once delivered.
  */
 export function createBudgetAlertOutbox(connection: Redis, prefix: string) {
-  const redis = withJobScripts(connection);
+  const scripts = jobScripts(connection);
   const keys = jobKeys(prefix);
   return {
     /** Up to `limit` due alerts, each held for `leaseMs` (then due again unless removed). */
     async take(leaseMs: number, limit = 20, nowMs = Date.now()): Promise<BudgetAlert[]> {
-      const flat = await redis.llmgwTakeBudgetAlerts(keys.budgetAlertOutbox, keys.budgetAlerts, nowMs, leaseMs, limit);
+      const flat = await scripts.llmgwTakeBudgetAlerts(keys.budgetAlertOutbox, keys.budgetAlerts, nowMs, leaseMs, limit);
       const alerts: BudgetAlert[] = [];
       for (let index = 0; index < flat.length; index += 2) alerts.push(JSON.parse(flat[index + 1]) as BudgetAlert);
       return alerts;
     },
     /** Removes a delivered (or given up) alert. */
     async remove(id: string): Promise<void> {
-      await redis.multi().hdel(keys.budgetAlerts, id).zrem(keys.budgetAlertOutbox, id).exec();
+      await connection.multi().hdel(keys.budgetAlerts, id).zrem(keys.budgetAlertOutbox, id).exec();
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { channelKeys } from "./contract.js";
-import { withJobScripts } from "./scripts.js";
+import { jobScripts } from "./scripts.js";
 
 /** Why a channel is disabled: its key refused, out of credit, or an admin's choice. */
 export type ChannelDisableReason = "key_refused" | "no_credit" | "admin";
@@ -55,7 +55,7 @@ export function needsProbe(state: ChannelState | undefined, now = Date.now()): b
 
 /** The channels' health shared through Redis: one small hash per channel (contract.ts channelKeys). */
 export function createChannelHealth(redis: Redis, prefix: string, settings: ChannelFailureSettings, now: () => number = Date.now): ChannelHealth {
-  const scripts = withJobScripts(redis);
+  const scripts = jobScripts(redis);
   const keys = channelKeys(prefix);
   return {
     async read(ids) {

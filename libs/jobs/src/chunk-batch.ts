@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { JobScripts } from "./scripts.js";
 
 interface Waiter {
@@ -14,10 +13,10 @@ const MAX_ARGUMENTS_PER_CALL = 4000;
  * turn (append-chunks-of-jobs.lua) instead of one call per try: with hundreds of streams at once a
  * turn carries chunks of dozens, and a call costs ioredis and Redis much the same whatever it
  * carries. A lone chunk waits for nothing: its call leaves at the end of the turn it arrived in, as
- * ioredis's auto-pipelining would send it (which is why the writer connection leaves this command
- * out of its auto-pipelining: it would hold the call one turn more).
+ * ioredis's auto-pipelining would send it (the call itself goes out at once, not through
+ * auto-pipelining, which would hold it one turn more: jobScripts' runNow).
  */
-export function createChunkBatch(redis: Redis & JobScripts, maxEvents: number) {
+export function createChunkBatch(scripts: Pick<JobScripts, "llmgwAppendChunksOfJobs">, maxEvents: number) {
   const eventsBound = String(maxEvents);
   // The next call's keys and arguments, built as appends come (append-chunks-of-jobs.lua), and who waits on it.
   let keys: string[] = [];
@@ -27,7 +26,7 @@ export function createChunkBatch(redis: Redis & JobScripts, maxEvents: number) {
   function flush() {
     if (waiters.length === 0) return;
     const batch = waiters;
-    redis.llmgwAppendChunksOfJobs(keys.length, keys, args).then(
+    scripts.llmgwAppendChunksOfJobs(keys.length, keys, args).then(
       (ids) => batch.forEach((waiter, index) => waiter.resolve(ids[index] ?? null)),
       (error: unknown) => batch.forEach((waiter) => waiter.reject(error)),
     );

@@ -1,7 +1,7 @@
 import { DelayedError, Job, type MinimalQueue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobKeys } from "./contract.js";
-import { withJobScripts } from "./scripts.js";
+import { jobScripts } from "./scripts.js";
 import type { CompletionJobData } from "./types.js";
 
 /** A slot's lease beyond JOB_TIMEOUT_MS: the writes a try makes after its deadline, a slow Redis. */
@@ -42,7 +42,7 @@ export interface SlotAdmission {
  * Jobs of keys without a cap cost nothing.
  */
 export function createConcurrencyGate(options: ConcurrencyGateOptions) {
-  const scripts = withJobScripts(options.redis);
+  const scripts = jobScripts(options.redis);
   const { keys, queue, leaseMs } = options;
   // BullMQ's own key layout: the job's hash, and its lock beside it.
   const jobKey = (queueJobId: string) => queue.toKey(queueJobId);

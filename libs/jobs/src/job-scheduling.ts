@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { MAX_JOB_PRIORITY, type CompletionQueue } from "./completion-queue.js";
-import { withJobScripts } from "./scripts.js";
+import { jobScripts } from "./scripts.js";
 import type { CompletionJobData } from "./types.js";
 
 /**
@@ -17,7 +17,7 @@ export type JobScheduling = "fair" | "fifo";
  * per job, O(log n) in the number of jobs waiting.
  */
 export function createJobScheduling(redis: Redis, fairShareKey: string, queue: CompletionQueue, scheduling: JobScheduling) {
-  const scripts = withJobScripts(redis);
+  const scripts = jobScripts(redis);
   return {
     /** The BullMQ priority of a new job; undefined for none (served first, in order of arrival). */
     async priorityOf(data: CompletionJobData): Promise<number | undefined> {

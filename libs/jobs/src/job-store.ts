@@ -4,7 +4,7 @@ import { jsonTextOf, type ChatCompletion, type ChatCompletionChunk } from "@llmg
 import { completedEventText, loggedEvent } from "./logged-event.js";
 import { jobKeys, type JobEventType, type JobStatus } from "./contract.js";
 import { createChunkBatch } from "./chunk-batch.js";
-import { withJobScripts } from "./scripts.js";
+import { jobScripts } from "./scripts.js";
 import { spendingSpec, type OwnerBudgets } from "./spending.js";
 import type { UsageEntry } from "./usage-stream.js";
 import type { JobEvent, JobFailure, JobMode, JobOwner, JobRecord } from "./types.js";
@@ -57,7 +57,8 @@ const NO_FENCE = "";
 
 /** The job records and event logs in Redis, shared by API and workers. */
 export function createJobStore(connection: Redis, options: JobStoreOptions) {
-  const redis = withJobScripts(connection);
+  const redis = connection;
+  const scripts = jobScripts(connection);
   const keys = jobKeys(options.prefix);
   const retention = String(options.retentionSeconds);
   const pendingTtlSeconds = options.pendingTtlSeconds ?? 7 * 86_400;
@@ -65,7 +66,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
   // A record lives at most its pending time and then the retention after its end.
   const longestRecordSeconds = pendingTtlSeconds + options.retentionSeconds;
   const maxEvents = options.maxEvents ?? 20_000;
-  const chunkBatch = createChunkBatch(redis, maxEvents);
+  const chunkBatch = createChunkBatch(scripts, maxEvents);
 
   interface AppendOptions {
     fields?: Record<string, string | number>;
@@ -81,7 +82,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
   /** Events as [type, data]; data already serialised stays as it is (a result written twice is serialised once). */
   async function append(jobId: string, events: [JobEventType, unknown][], options: AppendOptions): Promise<string | null> {
     const pairs = Object.entries(options.fields ?? {}).flatMap(([field, value]) => [field, String(value)]);
-    return redis.llmgwAppendJobEvents(
+    return scripts.llmgwAppendJobEvents(
       keys.record(jobId),
       keys.events(jobId),
       keys.usage,
@@ -135,7 +136,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
       if (job.requestId) fields.request_id = job.requestId;
       if (job.webhook) fields.webhook = job.webhook;
       if (job.notify) fields.notify = job.notify;
-      const [created, status] = await redis.llmgwCreateJob(
+      const [created, status] = await scripts.llmgwCreateJob(
         keys.record(job.id),
         keys.events(job.id),
         keys.ownerJobs(job.owner.keyId),
@@ -155,7 +156,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
      * A joiner that names its notify channel gets null too when the job has already ended.
      */
     countWaiters(jobId: string, delta: 1 | -1, notify = ""): Promise<number | null> {
-      return redis.llmgwCountJobWaiters(keys.record(jobId), delta, notify);
+      return scripts.llmgwCountJobWaiters(keys.record(jobId), delta, notify);
     },
 
     async get(jobId: string): Promise<JobRecord | null> {
@@ -236,7 +237,7 @@ export function createJobStore(connection: Redis, options: JobStoreOptions) {
 
     /** The owner's job ids, newest first, optionally those after the job `afterJobId` in that order. */
     listOwnerJobIds(keyId: string, limit: number, afterJobId?: string): Promise<string[]> {
-      return redis.llmgwListOwnerJobs(keys.ownerJobs(keyId), afterJobId ?? "", limit);
+      return scripts.llmgwListOwnerJobs(keys.ownerJobs(keyId), afterJobId ?? "", limit);
     },
 
     /** Drops ids whose records have expired from the owner's index. */

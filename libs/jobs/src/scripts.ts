@@ -1,28 +1,31 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { luaScript, type ScriptArgument } from "@llmgw/redis";
 
 /** Lua lives in ../lua so that both src (tests) and dist (runtime) find it at the same relative path. */
 function readLua(name: string): string {
   return readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
 }
 
+const script = (name: string, numberOfKeys: number) => ({ numberOfKeys, lua: luaScript(readLua(name)) });
+
 const scripts = {
-  llmgwAppendJobEvents: { numberOfKeys: 6, lua: readLua("append-job-events") },
-  // Its number of keys comes first in each call (two per job).
-  llmgwAppendChunksOfJobs: { lua: readLua("append-chunks-of-jobs") },
-  llmgwCreateJob: { numberOfKeys: 3, lua: readLua("create-job") },
-  llmgwCountJobWaiters: { numberOfKeys: 1, lua: readLua("count-job-waiters") },
-  llmgwListOwnerJobs: { numberOfKeys: 1, lua: readLua("list-owner-jobs") },
-  llmgwChannelFailure: { numberOfKeys: 1, lua: readLua("channel-failure") },
-  llmgwChannelDisable: { numberOfKeys: 1, lua: readLua("channel-disable") },
-  llmgwFairPriority: { numberOfKeys: 2, lua: readLua("fair-priority") },
-  llmgwChannelProbe: { numberOfKeys: 1, lua: readLua("channel-probe") },
-  llmgwChannelSuccess: { numberOfKeys: 1, lua: readLua("channel-success") },
-  llmgwTakeBudgetAlerts: { numberOfKeys: 2, lua: readLua("take-budget-alerts") },
-  llmgwConcurrencyAcquire: { numberOfKeys: 3, lua: readLua("concurrency-acquire") },
-  llmgwConcurrencyPark: { numberOfKeys: 3, lua: readLua("concurrency-park") },
-  llmgwConcurrencyRelease: { numberOfKeys: 4, lua: readLua("concurrency-release") },
+  llmgwAppendJobEvents: script("append-job-events", 6),
+  llmgwCreateJob: script("create-job", 3),
+  llmgwCountJobWaiters: script("count-job-waiters", 1),
+  llmgwListOwnerJobs: script("list-owner-jobs", 1),
+  llmgwChannelFailure: script("channel-failure", 1),
+  llmgwChannelDisable: script("channel-disable", 1),
+  llmgwFairPriority: script("fair-priority", 2),
+  llmgwChannelProbe: script("channel-probe", 1),
+  llmgwChannelSuccess: script("channel-success", 1),
+  llmgwTakeBudgetAlerts: script("take-budget-alerts", 2),
+  llmgwConcurrencyAcquire: script("concurrency-acquire", 3),
+  llmgwConcurrencyPark: script("concurrency-park", 3),
+  llmgwConcurrencyRelease: script("concurrency-release", 4),
 };
+// Two keys per job, so the number of keys comes with each call.
+const appendChunksOfJobs = luaScript(readLua("append-chunks-of-jobs"));
 
 export interface JobScripts {
   llmgwAppendJobEvents(...args: (string | number)[]): Promise<string | null>;
@@ -59,10 +62,14 @@ export interface JobScripts {
   ): Promise<string[]>;
 }
 
-/** Registers the job scripts on a connection once (ioredis then calls them by SHA). */
-export function withJobScripts(redis: Redis): Redis & JobScripts {
-  for (const [name, definition] of Object.entries(scripts)) {
-    if (!(name in redis)) redis.defineCommand(name, definition);
-  }
-  return redis as Redis & JobScripts;
+/** The job scripts, run on this connection by EVALSHA (libs/redis lua-script.ts). */
+export function jobScripts(redis: Redis): JobScripts {
+  const bound = Object.fromEntries(
+    Object.entries(scripts).map(([name, { numberOfKeys, lua }]) => [name, (...args: ScriptArgument[]) => lua.run(redis, numberOfKeys, args)]),
+  );
+  return {
+    ...(bound as unknown as Omit<JobScripts, "llmgwAppendChunksOfJobs">),
+    // Gathered per event-loop turn by chunk-batch.ts: sent at once, not held a turn more by auto-pipelining.
+    llmgwAppendChunksOfJobs: (numberOfKeys, keys, args) => appendChunksOfJobs.runNow(redis, numberOfKeys, [...keys, ...args]) as Promise<(string | null)[]>,
+  };
 }

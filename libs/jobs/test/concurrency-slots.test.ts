@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { jobKeys } from "@llmgw/jobs";
-import { withJobScripts } from "../src/scripts.js";
+import { jobScripts } from "../src/scripts.js";
 
 // The three scripts alone, on plain keys standing for BullMQ's (a job's hash, its lock, the delayed set).
 const prefix = `test-${randomUUID()}`;
-const redis = withJobScripts(new Redis(inject("redisUrl")));
+const redis = new Redis(inject("redisUrl"));
+const scripts = jobScripts(redis);
 const keys = jobKeys(prefix);
 const LEASE_MS = 60_000;
 
@@ -23,15 +24,15 @@ function slotsOf(keyId = randomUUID()) {
     parked,
     delayed,
     jobKey,
-    acquire: (id: string, cap: number, leaseMs = LEASE_MS) => redis.llmgwConcurrencyAcquire(running, parked, jobKey(id), id, cap, leaseMs),
+    acquire: (id: string, cap: number, leaseMs = LEASE_MS) => scripts.llmgwConcurrencyAcquire(running, parked, jobKey(id), id, cap, leaseMs),
     /** As concurrency-gate.ts parks: the job is in the delayed set first. */
     park: async (id: string, cap: number, urgent: "1" | "0" = "0") => {
       await redis.hset(jobKey(id), "name", "completion");
       await redis.zadd(delayed, Date.now() + LEASE_MS, id);
-      return redis.llmgwConcurrencyPark(running, parked, jobKey(id), id, cap, LEASE_MS, urgent, 2 * LEASE_MS);
+      return scripts.llmgwConcurrencyPark(running, parked, jobKey(id), id, cap, LEASE_MS, urgent, 2 * LEASE_MS);
     },
     release: (id: string, cap: number | "", token = "") =>
-      redis.llmgwConcurrencyRelease(running, parked, delayed, `${jobKey(id)}:lock`, id, token, LEASE_MS, cap),
+      scripts.llmgwConcurrencyRelease(running, parked, delayed, `${jobKey(id)}:lock`, id, token, LEASE_MS, cap),
     holders: () => redis.zrange(running, "0", "-1"),
     line: () => redis.zrange(parked, "0", "-1"),
   };

@@ -10,7 +10,9 @@ import { Redis, type RedisOptions } from "ioredis";
  * - `writer`: the worker's own commands (job log, cache); waits out outages like BullMQ does.
  * - `subscriber`: pub/sub listeners; reconnect forever and resubscribe (ioredis does that itself).
  * `command` and `writer` auto-pipeline: commands issued in the same tick (many requests or jobs
- * at once) leave in one socket write, and a write is what a round trip costs most here.
+ * at once) leave in one socket write, and a write is what a round trip costs most here. The
+ * gateway's own scripts are EVALSHA calls (lua-script.ts), never defined on a connection, for that
+ * copying's sake.
  * ioredis 6 speaks RESP3 (HELLO 3, RESP2 on a server without it) with its default "legacy" reply
  * shapes: replies look as on RESP2 (CONFIG GET a flat array, XREAD nested arrays, a Lua `false` null),
  * which our scripts and BullMQ's rely on, so `replyMapping` stays unset.
@@ -25,9 +27,7 @@ const roleOptions: Record<RedisRole, RedisOptions> = {
     connectTimeout: 1500,
     enableAutoPipelining: true,
   },
-  // Chunk appends are batched per event-loop turn by libs/jobs (chunk-batch.ts): auto-pipelining
-  // them as well would hold each batch one turn more.
-  writer: { maxRetriesPerRequest: null, connectTimeout: 5000, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["llmgwAppendChunksOfJobs"] },
+  writer: { maxRetriesPerRequest: null, connectTimeout: 5000, enableAutoPipelining: true },
   queue: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 1500 },
   worker: { maxRetriesPerRequest: null, connectTimeout: 5000 },
   subscriber: { maxRetriesPerRequest: null, connectTimeout: 5000 },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { GatewayError } from "@llmgw/errors";
-import type { Redis } from "@llmgw/redis";
+import { luaScript, type Redis } from "@llmgw/redis";
 
 /** The long-lived connections a key may hold a bounded number of. */
 export type ConnectionKind = "streams" | "sockets";
@@ -31,14 +31,10 @@ export interface ConnectionLimiterOptions {
 }
 
 // Both src/services and dist/services sit two levels below apps/api, where lua/ lives.
-const leaseLua = readFileSync(new URL("../../lua/connection-lease.lua", import.meta.url), "utf8");
-const commandName = "llmgwConnectionLease";
+const leaseScript = luaScript(readFileSync(new URL("../../lua/connection-lease.lua", import.meta.url), "utf8"));
 /** A renewal must never be refused: the connection it belongs to is open. */
 const RENEWAL_CAP = 2 ** 31;
 
-interface LeaseCommand {
-  llmgwConnectionLease(key: string, leaseId: string, cap: number, leaseMs: number): Promise<[taken: number, count: number]>;
-}
 
 /** What the caps are called where an operator sets them, for the 429's message. */
 const capVariables: Record<ConnectionKind, { what: string; variable: string }> = {
@@ -53,8 +49,7 @@ const capVariables: Record<ConnectionKind, { what: string; variable: string }> =
  */
 export function createConnectionLimiter(options: ConnectionLimiterOptions): ConnectionLimiter {
   const leaseMs = options.leaseMs ?? 60_000;
-  if (!(commandName in options.redis)) options.redis.defineCommand(commandName, { numberOfKeys: 1, lua: leaseLua });
-  const redis = options.redis as Redis & LeaseCommand;
+  const lease = (key: string, leaseId: string, cap: number) => leaseScript.run(options.redis, 1, [key, leaseId, cap, leaseMs]) as Promise<[taken: number, count: number]>;
   const instance = randomUUID();
   let sequence = 0;
   /** Lease id -> its sorted set, for renewal. */
@@ -62,7 +57,7 @@ export function createConnectionLimiter(options: ConnectionLimiterOptions): Conn
 
   const renewal = setInterval(() => {
     for (const [leaseId, key] of held) {
-      redis.llmgwConnectionLease(key, leaseId, RENEWAL_CAP, leaseMs).catch((error: Error) => options.onRenewError?.(error));
+      lease(key, leaseId, RENEWAL_CAP).catch((error: Error) => options.onRenewError?.(error));
     }
   }, Math.max(10, Math.floor(leaseMs / 3)));
   renewal.unref();
@@ -73,7 +68,7 @@ export function createConnectionLimiter(options: ConnectionLimiterOptions): Conn
       // The {hash tag} keeps a key's sets in one Redis Cluster slot, like the rate limiter's.
       const key = `${options.prefix}:connections:{${keyId}}:${kind}`;
       const leaseId = `${instance}:${++sequence}`;
-      const [taken, count] = await redis.llmgwConnectionLease(key, leaseId, cap, leaseMs);
+      const [taken, count] = await lease(key, leaseId, cap);
       if (taken !== 1) {
         const { what, variable } = capVariables[kind];
         throw new GatewayError("too_many_connections", {
@@ -87,7 +82,7 @@ export function createConnectionLimiter(options: ConnectionLimiterOptions): Conn
         release() {
           if (!held.delete(leaseId)) return;
           // Not renewed any more: if Redis misses this, the lease expires on its own.
-          redis.zrem(key, leaseId).catch(() => {});
+          options.redis.zrem(key, leaseId).catch(() => {});
         },
       };
     },

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { luaScript } from "@llmgw/redis";
 import { canonicalJson } from "@llmgw/cache";
 import type { JobKeys } from "@llmgw/jobs";
 
@@ -29,12 +30,7 @@ export function bodyHash(body: unknown): string {
 }
 
 // Both src/services and dist/services sit two levels below apps/api, where lua/ lives.
-const swapLua = readFileSync(new URL("../../lua/swap-idempotency-key.lua", import.meta.url), "utf8");
-const commandName = "llmgwSwapIdempotencyKey";
-
-interface SwapCommand {
-  llmgwSwapIdempotencyKey(key: string, expected: string, replacement: string, ttlSeconds: number): Promise<number>;
-}
+const swapScript = luaScript(readFileSync(new URL("../../lua/swap-idempotency-key.lua", import.meta.url), "utf8"));
 
 /**
  * Idempotency-Key reservations in Redis: `SET NX` decides atomically which of any number of
@@ -42,8 +38,8 @@ interface SwapCommand {
  */
 export function createJobIdempotency(options: { redis: Redis; keys: JobKeys; ttlSeconds?: number }) {
   const ttl = options.ttlSeconds ?? IDEMPOTENCY_TTL_SECONDS;
-  if (!(commandName in options.redis)) options.redis.defineCommand(commandName, { numberOfKeys: 1, lua: swapLua });
-  const redis = options.redis as Redis & SwapCommand;
+  const { redis } = options;
+  const swap = async (key: string, expected: string, replacement: string) => (await swapScript.run(redis, 1, [key, expected, replacement, ttl])) === 1;
   const keyOf = (keyId: string, idempotencyKey: string) => options.keys.idempotency(keyId, idempotencyKey);
 
   return {
@@ -61,12 +57,12 @@ export function createJobIdempotency(options: { redis: Redis; keys: JobKeys; ttl
 
     /** Takes over a reservation whose job never appeared; false when someone else changed it first. */
     async replace(keyId: string, idempotencyKey: string, raw: string, record: IdempotencyRecord): Promise<boolean> {
-      return (await redis.llmgwSwapIdempotencyKey(keyOf(keyId, idempotencyKey), raw, serialise(record), ttl)) === 1;
+      return swap(keyOf(keyId, idempotencyKey), raw, serialise(record));
     },
 
     /** Frees our own reservation after the submit failed, so a retry with the same key can succeed. */
     async release(keyId: string, idempotencyKey: string, record: IdempotencyRecord): Promise<void> {
-      await redis.llmgwSwapIdempotencyKey(keyOf(keyId, idempotencyKey), serialise(record), "", ttl);
+      await swap(keyOf(keyId, idempotencyKey), serialise(record), "");
     },
   };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "@llmgw/redis";
+import { luaScript, type Redis } from "@llmgw/redis";
 
 /** Requests a key may make per rolling window. */
 export interface RateLimits {
@@ -39,14 +39,10 @@ export interface RateLimiterOptions {
 }
 
 // Both src/services and dist/services sit two levels below apps/api, where lua/ lives.
-const rateLimitLua = readFileSync(new URL("../../lua/rate-limit.lua", import.meta.url), "utf8");
-const commandName = "llmgwRateLimit";
+const rateLimitScript = luaScript(readFileSync(new URL("../../lua/rate-limit.lua", import.meta.url), "utf8"));
 
 type RateLimitReply = [allowed: number, minuteCount: number, minuteWaitMs: number, hourCount: number, hourWaitMs: number];
 
-interface RateLimitCommand {
-  llmgwRateLimit(logKey: string, seqKey: string, ...args: number[]): Promise<RateLimitReply>;
-}
 
 interface WindowState {
   window: RateLimitWindow;
@@ -60,16 +56,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { prefix } = options;
   const minuteMs = options.windows?.minuteMs ?? 60_000;
   const hourMs = options.windows?.hourMs ?? 3_600_000;
-  // Registered once per connection; ioredis then sends EVALSHA, falling back to EVAL when the script cache is cold.
-  if (!(commandName in options.redis)) options.redis.defineCommand(commandName, { numberOfKeys: 2, lua: rateLimitLua });
-  const redis = options.redis as Redis & RateLimitCommand;
+  const { redis } = options;
 
   async function decideFor(keyId: string, limits: RateLimits, consume: boolean): Promise<RateLimitDecision> {
     assertLimit(limits.perMinute, "perMinute");
     assertLimit(limits.perHour, "perHour");
     // The {hash tag} keeps both keys in one slot, as a script touching two keys needs on Redis Cluster.
     const base = `${prefix}:ratelimit${options.bucket ? `:${options.bucket}` : ""}:{${keyId}}`;
-    const [allowed, minuteCount, minuteWaitMs, hourCount, hourWaitMs] = await redis.llmgwRateLimit(
+    const [allowed, minuteCount, minuteWaitMs, hourCount, hourWaitMs] = (await rateLimitScript.run(redis, 2, [
       `${base}:log`,
       `${base}:seq`,
       limits.perMinute,
@@ -77,7 +71,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       limits.perHour,
       hourMs,
       consume ? 1 : 0,
-    );
+    ])) as RateLimitReply;
     return decide(allowed === 1, [
       { window: "minute", limit: limits.perMinute, count: minuteCount, waitMs: minuteWaitMs },
       { window: "hour", limit: limits.perHour, count: hourCount, waitMs: hourWaitMs },
