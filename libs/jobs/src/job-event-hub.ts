@@ -228,7 +228,11 @@ export function createJobEventHub(subscriber: Redis, store: JobStore) {
       if (timerDeadline === deadline) return;
       clearTimeout(deadlineTimer);
       timerDeadline = deadline;
-      deadlineTimer = setTimeout(() => wake?.(), deadline - Date.now()).unref();
+      // A timer may fire a millisecond before Date.now() reaches the deadline: the next wait arms it again.
+      deadlineTimer = setTimeout(() => {
+        timerDeadline = undefined;
+        wake?.();
+      }, deadline - Date.now()).unref();
     }
 
     async function next(deadline?: number): Promise<JobEvent | null> {

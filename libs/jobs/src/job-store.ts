@@ -56,9 +56,8 @@ const KEEP_EXPIRY = "0";
 const NO_FENCE = "";
 
 /** The job records and event logs in Redis, shared by API and workers. */
-export function createJobStore(connection: Redis, options: JobStoreOptions) {
-  const redis = connection;
-  const scripts = jobScripts(connection);
+export function createJobStore(redis: Redis, options: JobStoreOptions) {
+  const scripts = jobScripts(redis);
   const keys = jobKeys(options.prefix);
   const retention = String(options.retentionSeconds);
   const pendingTtlSeconds = options.pendingTtlSeconds ?? 7 * 86_400;
