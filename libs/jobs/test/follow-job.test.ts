@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
 import { createJobEventHub, createJobStore, JOB_LOG_PAGE_SIZE, newJobId, type JobEvent, type JobFollower } from "@llmgw/jobs";
 
 const redisUrl = inject("redisUrl");
@@ -91,6 +91,32 @@ describe("followJob", () => {
     await store.appendChunks(id, 1, [{ id: "a" }] as never[]);
     expect((await chunk)?.type).toBe("job.chunk");
     follower.close();
+  });
+
+  it("answers null at the deadline also when its timer fires before the clock reaches it (as 1-2% of Node's timers do)", async () => {
+    const id = await newJob();
+    const follower = await hub.followJob(id);
+    expect((await follower.next())?.type).toBe("job.queued");
+    const start = Date.now();
+    let clock = start;
+    vi.spyOn(Date, "now").mockImplementation(() => clock);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let answer: JobEvent | null | undefined;
+      void follower.next(start + 100).then((value) => (answer = value));
+      await vi.advanceTimersByTimeAsync(0);
+      // The timer fires with the wall clock one millisecond short of the deadline.
+      clock = start + 99;
+      await vi.advanceTimersByTimeAsync(100);
+      expect(answer).toBeUndefined();
+      clock = start + 101;
+      await vi.advanceTimersByTimeAsync(5);
+      expect(answer).toBeNull();
+    } finally {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+      follower.close();
+    }
   });
 
   it("gives an end-only follower the job's end and nothing else", async () => {
