@@ -48,6 +48,11 @@ export function optionalCount(text: string): number | null {
   return text.trim() === "" ? null : Number(text);
 }
 
+/** The number fields filled in, as numbers; the empty ones are left out (the API's default). */
+export function filledCounts<F extends string>(values: Record<F, string>, fields: readonly F[]): Partial<Record<F, number>> {
+  return Object.fromEntries(fields.filter((field) => values[field].trim() !== "").map((field) => [field, Number(values[field])])) as Partial<Record<F, number>>;
+}
+
 /** A limit or budget as a number input's text (null = empty). */
 export const countText = (value: number | null) => (value === null ? "" : String(value));
 

@@ -50,3 +50,15 @@ function PeriodBudget(props: { period: Period; budget: number | null; spending: 
     </div>
   );
 }
+
+/** A budget form's hint, with what was spent today and this month once that has been read. */
+export function BudgetHint(props: { hint: string; spending: Spending | undefined }) {
+  const { t, language } = useI18n();
+  const spent = props.spending;
+  return (
+    <span class="hint">
+      {props.hint}
+      {spent && ` · ${t("budget.usedSoFar", { today: formatNumber(spent.daily.tokens, language), month: formatNumber(spent.monthly.tokens, language) })}`}
+    </span>
+  );
+}

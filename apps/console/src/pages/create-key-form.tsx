@@ -2,37 +2,15 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { admin } from "../api.js";
 import { FormErrorLine, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
-import { localDateToSeconds, splitList } from "../format.js";
+import { filledCounts, localDateToSeconds, splitList } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { CreatedApiKey, User } from "../types.js";
+import { KEY_COUNT_FIELDS, KEY_FIELDS, type KeyField } from "./key-fields.js";
 
-type Field =
-  | "user_id"
-  | "key_name"
-  | "rate_limit_per_minute"
-  | "rate_limit_per_hour"
-  | "token_budget_daily"
-  | "token_budget_monthly"
-  | "max_concurrent"
-  | "models"
-  | "allowed_ips"
-  | "expires_at";
-const FIELDS: readonly Field[] = [
-  "user_id",
-  "key_name",
-  "rate_limit_per_minute",
-  "rate_limit_per_hour",
-  "token_budget_daily",
-  "token_budget_monthly",
-  "max_concurrent",
-  "models",
-  "allowed_ips",
-  "expires_at",
-];
+type Field = "user_id" | KeyField;
+const FIELDS: readonly Field[] = ["user_id", ...KEY_FIELDS];
 const FORM = "create-key";
 const empty = Object.fromEntries(FIELDS.map((field) => [field, ""])) as Record<Field, string>;
-/** The number fields: sent only when filled in (omitted = the default, no budget, no cap). */
-const COUNTS = ["rate_limit_per_minute", "rate_limit_per_hour", "token_budget_daily", "token_budget_monthly", "max_concurrent"] as const;
 
 /**
  * Creates a key with the fields the admin API has: owner, name, limits, token budgets, max
@@ -49,12 +27,12 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
     setError(null);
     const modelList = splitList(values.models);
     const ipList = splitList(values.allowed_ips);
-    const counts = Object.fromEntries(COUNTS.filter((field) => values[field].trim() !== "").map((field) => [field, Number(values[field])]));
     try {
       const key = await admin<CreatedApiKey>("POST", "/api-keys", {
         user_id: Number(values.user_id),
         key_name: values.key_name,
-        ...counts,
+        // The number fields go only when filled in (omitted = the default, no budget, no cap).
+        ...filledCounts(values, KEY_COUNT_FIELDS),
         ...(modelList.length > 0 ? { models: modelList } : {}),
         ...(values.expires_at ? { expires_at: localDateToSeconds(values.expires_at) } : {}),
         ...(ipList.length > 0 ? { allowed_ips: ipList } : {}),
@@ -72,7 +50,7 @@ export function CreateKeyForm(props: { users: User[]; onCreated: (key: CreatedAp
       {control}
     </FormField>
   );
-  const count = (name: (typeof COUNTS)[number], placeholder: string, title?: string) => (
+  const count = (name: (typeof KEY_COUNT_FIELDS)[number], placeholder: string, title?: string) => (
     <input name={name} type="number" min={1} placeholder={placeholder} title={title} value={values[name]} onInput={set(name)} {...invalidProps(FORM, name, error)} />
   );
 

@@ -2,6 +2,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { admin } from "../api.js";
 import { FormErrorLine, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
+import { filledCounts } from "../format.js";
 import { useI18n } from "../i18n.js";
 
 type Field = "username" | "email" | "token_budget_daily" | "token_budget_monthly";
@@ -19,12 +20,11 @@ export function CreateUserForm(props: { onCreated: () => void }) {
   const create = async (event: Event) => {
     event.preventDefault();
     setError(null);
-    const budgets = (["token_budget_daily", "token_budget_monthly"] as const).filter((field) => values[field].trim() !== "");
     try {
       await admin("POST", "/users", {
         username: values.username,
         email: values.email,
-        ...Object.fromEntries(budgets.map((field) => [field, Number(values[field])])),
+        ...filledCounts(values, ["token_budget_daily", "token_budget_monthly"]),
       });
       setValues(empty);
       props.onCreated();

@@ -3,37 +3,16 @@ import { useState } from "preact/hooks";
 import { admin } from "../api.js";
 import { Dialog } from "../components/confirm-dialog.js";
 import { EditFormFooter, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
-import { countText, formatNumber, localDateToSeconds, optionalCount, secondsToLocalDate, splitList } from "../format.js";
+import { countText, localDateToSeconds, optionalCount, secondsToLocalDate, splitList } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { ApiKey, ApiKeyChanges, Spending } from "../types.js";
+import { BudgetHint } from "./budget-cell.js";
+import { KEY_COUNT_FIELDS, KEY_FIELDS, type KeyField } from "./key-fields.js";
 
-type Field =
-  | "key_name"
-  | "rate_limit_per_minute"
-  | "rate_limit_per_hour"
-  | "token_budget_daily"
-  | "token_budget_monthly"
-  | "max_concurrent"
-  | "models"
-  | "allowed_ips"
-  | "expires_at";
-const FIELDS: readonly Field[] = [
-  "key_name",
-  "rate_limit_per_minute",
-  "rate_limit_per_hour",
-  "token_budget_daily",
-  "token_budget_monthly",
-  "max_concurrent",
-  "models",
-  "allowed_ips",
-  "expires_at",
-];
-/** The number fields, where empty means the default, no budget or no cap (null). */
-const COUNTS = ["rate_limit_per_minute", "rate_limit_per_hour", "token_budget_daily", "token_budget_monthly", "max_concurrent"] as const;
 const FORM = "edit-key";
 
 /** The form's text for each field of a key. */
-function initialValues(key: ApiKey): Record<Field, string> {
+function initialValues(key: ApiKey): Record<KeyField, string> {
   return {
     key_name: key.key_name,
     rate_limit_per_minute: countText(key.rate_limit_per_minute),
@@ -50,11 +29,12 @@ function initialValues(key: ApiKey): Record<Field, string> {
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, index) => item === b[index]);
 
 /** Only what the form changed, in the admin API's terms (empty = back to the default, no budget, no cap). */
-function changesOf(key: ApiKey, values: Record<Field, string>): ApiKeyChanges {
+function changesOf(key: ApiKey, values: Record<KeyField, string>): ApiKeyChanges {
   const changes: ApiKeyChanges = {};
   const before = initialValues(key);
   if (values.key_name.trim() !== key.key_name) changes.key_name = values.key_name.trim();
-  for (const field of COUNTS) if (optionalCount(values[field]) !== key[field]) changes[field] = optionalCount(values[field]);
+  // An emptied number field goes as null: back to the default, no budget, no cap.
+  for (const field of KEY_COUNT_FIELDS) if (optionalCount(values[field]) !== key[field]) changes[field] = optionalCount(values[field]);
   const models = splitList(values.models);
   if (!sameList(models, key.models ?? [])) changes.models = models.length > 0 ? models : null;
   const ips = splitList(values.allowed_ips);
@@ -65,11 +45,11 @@ function changesOf(key: ApiKey, values: Record<Field, string>): ApiKeyChanges {
 }
 
 function EditKeyForm(props: { apiKey: ApiKey; spending: Spending | undefined; onSaved: (key: ApiKey) => void; onCancel: () => void }) {
-  const { t, language } = useI18n();
+  const { t } = useI18n();
   const [values, setValues] = useState(() => initialValues(props.apiKey));
-  const [error, setError] = useState<FormError<Field> | null>(null);
+  const [error, setError] = useState<FormError<KeyField> | null>(null);
   const [saving, setSaving] = useState(false);
-  const set = (field: Field) => (event: Event) => setValues({ ...values, [field]: (event.target as HTMLInputElement).value });
+  const set = (field: KeyField) => (event: Event) => setValues({ ...values, [field]: (event.target as HTMLInputElement).value });
 
   const save = async (event: Event) => {
     event.preventDefault();
@@ -80,22 +60,21 @@ function EditKeyForm(props: { apiKey: ApiKey; spending: Spending | undefined; on
     try {
       props.onSaved(await admin<ApiKey>("PATCH", `/api-keys/${props.apiKey.id}`, changes));
     } catch (failure) {
-      setError(formErrorOf(failure, FIELDS));
+      setError(formErrorOf(failure, KEY_FIELDS));
     } finally {
       setSaving(false);
     }
   };
 
-  const field = (name: Field, label: string, control: JSX.Element, hint?: string) => (
+  const field = (name: KeyField, label: string, control: JSX.Element, hint?: string) => (
     <FormField form={FORM} name={name} label={label} hint={hint} error={error}>
       {control}
     </FormField>
   );
-  const text = (name: Field, extra: JSX.InputHTMLAttributes<HTMLInputElement> = {}) => (
+  const text = (name: KeyField, extra: JSX.InputHTMLAttributes<HTMLInputElement> = {}) => (
     <input name={name} value={values[name]} onInput={set(name)} {...extra} {...invalidProps(FORM, name, error)} />
   );
-  const count = (name: (typeof COUNTS)[number], placeholder: string) => text(name, { type: "number", min: 1, placeholder });
-  const spent = props.spending;
+  const count = (name: (typeof KEY_COUNT_FIELDS)[number], placeholder: string) => text(name, { type: "number", min: 1, placeholder });
 
   return (
     <form class="edit-form" onSubmit={save} aria-label={t("keys.editTitle", { name: props.apiKey.key_name })}>
@@ -109,10 +88,7 @@ function EditKeyForm(props: { apiKey: ApiKey; spending: Spending | undefined; on
         {field("token_budget_daily", t("budget.daily"), count("token_budget_daily", t("budget.none")))}
         {field("token_budget_monthly", t("budget.monthly"), count("token_budget_monthly", t("budget.none")))}
       </div>
-      <span class="hint">
-        {t("budget.hint")}
-        {spent && ` · ${t("budget.usedSoFar", { today: formatNumber(spent.daily.tokens, language), month: formatNumber(spent.monthly.tokens, language) })}`}
-      </span>
+      <BudgetHint hint={t("budget.hint")} spending={props.spending} />
       {field("models", t("keys.models"), text("models", { placeholder: t("keys.modelsHint") }))}
       {field(
         "allowed_ips",

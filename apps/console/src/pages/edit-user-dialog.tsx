@@ -2,16 +2,17 @@ import { useState } from "preact/hooks";
 import { admin } from "../api.js";
 import { Dialog } from "../components/confirm-dialog.js";
 import { EditFormFooter, FormField, formErrorOf, invalidProps, type FormError } from "../components/form-field.js";
-import { countText, formatNumber, optionalCount } from "../format.js";
+import { countText, optionalCount } from "../format.js";
 import { useI18n } from "../i18n.js";
 import type { Spending, User, UserChanges } from "../types.js";
+import { BudgetHint } from "./budget-cell.js";
 
 type Field = "token_budget_daily" | "token_budget_monthly";
 const FIELDS: readonly Field[] = ["token_budget_daily", "token_budget_monthly"];
 const FORM = "edit-user";
 
 function EditUserForm(props: { user: User; spending: Spending | undefined; onSaved: (user: User) => void; onCancel: () => void }) {
-  const { t, language } = useI18n();
+  const { t } = useI18n();
   const [values, setValues] = useState<Record<Field, string>>(() => ({
     token_budget_daily: countText(props.user.token_budget_daily),
     token_budget_monthly: countText(props.user.token_budget_monthly),
@@ -49,7 +50,6 @@ function EditUserForm(props: { user: User; spending: Spending | undefined; onSav
       />
     </FormField>
   );
-  const spent = props.spending;
 
   return (
     <form class="edit-form" onSubmit={save} aria-label={t("users.editTitle", { name: props.user.username })}>
@@ -57,10 +57,7 @@ function EditUserForm(props: { user: User; spending: Spending | undefined; onSav
         {budget("token_budget_daily", t("budget.daily"))}
         {budget("token_budget_monthly", t("budget.monthly"))}
       </div>
-      <span class="hint">
-        {t("users.budgetHint")}
-        {spent && ` · ${t("budget.usedSoFar", { today: formatNumber(spent.daily.tokens, language), month: formatNumber(spent.monthly.tokens, language) })}`}
-      </span>
+      <BudgetHint hint={t("users.budgetHint")} spending={props.spending} />
       <EditFormFooter error={error} saving={saving} onCancel={props.onCancel} />
     </form>
   );
