@@ -7,8 +7,8 @@ export {
   redact,
   type HeaderLookup,
 } from "./upstream-error.js";
-export { readSseData, DONE_PAYLOAD } from "./sse/read-sse-data.js";
-export { readSseJson, type SseJsonOptions } from "./sse/read-sse-json.js";
+export { readSsePayloads } from "./sse/read-sse-data.js";
+export { parseSseJson, type SseJsonOptions } from "./sse/read-sse-json.js";
 export { jsonTextOf, keepRawJson } from "./sse/raw-json.js";
 export { createOpenAICompatibleAdapter, type OpenAICompatibleOptions } from "./openai-compatible/adapter.js";
 export { createDeepSeekAdapter, type DeepSeekOptions } from "./deepseek/adapter.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { jsonTextOf, ProviderError, readSseData, readSseJson } from "@llmgw/providers";
+import { jsonTextOf, parseSseJson, ProviderError, readSsePayloads, type SseJsonOptions } from "@llmgw/providers";
 
 const encoder = new TextEncoder();
 
@@ -8,10 +8,25 @@ async function* bytesOf(parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Arr
   for (const part of parts) yield typeof part === "string" ? encoder.encode(part) : part;
 }
 
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
+/** Every payload of the stream, up to [DONE] (readSsePayloads gives them a batch per read). */
+async function payloadsOf(stream: AsyncIterable<Uint8Array>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const batch of readSsePayloads(stream)) out.push(...batch);
   return out;
+}
+
+/** The stream's payloads through parseSseJson, as the adapter reads them: the values before a failure, and the failure. */
+async function valuesOf(stream: AsyncIterable<Uint8Array>, options: SseJsonOptions): Promise<{ values: unknown[]; failure: unknown }> {
+  const values: unknown[] = [];
+  try {
+    for (const payload of await payloadsOf(stream)) {
+      const value = parseSseJson(payload, options);
+      if (value !== undefined) values.push(value);
+    }
+  } catch (failure) {
+    return { values, failure };
+  }
+  return { values, failure: undefined };
 }
 
 /** Cuts a byte array at the given positions (any byte, so mid-UTF-8 sequences too). */
@@ -26,7 +41,7 @@ function cutAt(bytes: Uint8Array, positions: number[]): Uint8Array[] {
   return parts;
 }
 
-describe("readSseData", () => {
+describe("readSsePayloads", () => {
   it("yields data payloads, skipping comments, blank lines and other fields, and stops at [DONE]", async () => {
     const stream = bytesOf([
       ": keep-alive\n\n\n",
@@ -36,28 +51,28 @@ describe("readSseData", () => {
       "data: [DONE]\n\n",
       "data: after done\n\n",
     ]);
-    expect(await collect(readSseData(stream))).toEqual(['{"a":1}', "no-space"]);
+    expect(await payloadsOf(stream)).toEqual(['{"a":1}', "no-space"]);
   });
 
   it("joins multi-line data with \\n and keeps a second leading space", async () => {
     const stream = bytesOf(["data: line one\ndata:  line two\ndata\n\n"]);
-    expect(await collect(readSseData(stream))).toEqual(["line one\n line two\n"]);
+    expect(await payloadsOf(stream)).toEqual(["line one\n line two\n"]);
   });
 
   it("reads CRLF and CR line ends, even a CRLF split between two chunks", async () => {
     const stream = bytesOf(["data: a\r", "\ndata: b\r", "\n\r", "\ndata: c\r\rdata: d\r\n", "\r\n"]);
-    expect(await collect(readSseData(stream))).toEqual(["a\nb", "c", "d"]);
+    expect(await payloadsOf(stream)).toEqual(["a\nb", "c", "d"]);
   });
 
   it("decodes UTF-8 sequences split across chunks", async () => {
     const bytes = encoder.encode("data: 你好 🌍\n\n");
     const parts = Array.from(bytes, (byte) => Uint8Array.of(byte));
-    expect(await collect(readSseData(bytesOf(parts)))).toEqual(["你好 🌍"]);
+    expect(await payloadsOf(bytesOf(parts))).toEqual(["你好 🌍"]);
   });
 
   it("delivers a last event that lacks its closing blank line, and nothing for an empty stream", async () => {
-    expect(await collect(readSseData(bytesOf(["data: x\n\ndata: tail"])))).toEqual(["x", "tail"]);
-    expect(await collect(readSseData(bytesOf([])))).toEqual([]);
+    expect(await payloadsOf(bytesOf(["data: x\n\ndata: tail"]))).toEqual(["x", "tail"]);
+    expect(await payloadsOf(bytesOf([]))).toEqual([]);
   });
 
   it("gives the same payloads however the byte stream is cut (property)", async () => {
@@ -87,7 +102,7 @@ describe("readSseData", () => {
           }
           if (withDone) text += `data: [DONE]${eol}${eol}data: ignored${eol}${eol}`;
           const parts = cutAt(encoder.encode(text), cuts);
-          const payloads = await collect(readSseData(bytesOf(parts)));
+          const payloads = await payloadsOf(bytesOf(parts));
           expect(payloads).toEqual(events.map((e) => e.lines.join("\n")));
         },
       ),
@@ -96,10 +111,10 @@ describe("readSseData", () => {
   });
 });
 
-describe("readSseJson", () => {
+describe("parseSseJson over a stream", () => {
   it("keeps each value's text as it came, to forward it unchanged; not a text split over lines", async () => {
     const spaced = '{"id": "c1", "n": 1.50, "s": "\\u00e9"}';
-    const values = await collect(readSseJson<object>(bytesOf([`data: ${spaced}\n\n`, 'data: {"a":\ndata: 1}\n\n']), { provider: "p" }));
+    const { values } = await valuesOf(bytesOf([`data: ${spaced}\n\n`, 'data: {"a":\ndata: 1}\n\n']), { provider: "p" });
     expect(values).toEqual([{ id: "c1", n: 1.5, s: "\u00e9" }, { a: 1 }]);
     expect(jsonTextOf(values[0])).toBe(spaced);
     expect(JSON.stringify(values[0])).not.toBe(spaced);
@@ -108,7 +123,7 @@ describe("readSseJson", () => {
 
   it("parses each payload as JSON", async () => {
     const stream = bytesOf(['data: {"n":1}\n\ndata: {"n":2}\n\ndata: [DONE]\n\n']);
-    expect(await collect(readSseJson(stream, { provider: "p" }))).toEqual([{ n: 1 }, { n: 2 }]);
+    expect((await valuesOf(stream, { provider: "p" })).values).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
   it("turns an error payload in the middle of a stream into a retryable ProviderError", async () => {
@@ -116,10 +131,7 @@ describe("readSseJson", () => {
       'data: {"n":1}\n\n',
       'data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":"busy"}}\n\n',
     ]);
-    const seen: unknown[] = [];
-    const failure = await (async () => {
-      for await (const value of readSseJson(stream, { provider: "p" })) seen.push(value);
-    })().catch((error: unknown) => error);
+    const { values: seen, failure } = await valuesOf(stream, { provider: "p" });
     expect(seen).toEqual([{ n: 1 }]);
     expect(failure).toBeInstanceOf(ProviderError);
     expect(failure).toMatchObject({
@@ -133,12 +145,12 @@ describe("readSseJson", () => {
 
   it("reads an HTTP-like status in an error payload's code, and masks secrets", async () => {
     const stream = bytesOf(['data: {"error":{"message":"bad key sk-secret-1234","code":401}}\n\n']);
-    const failure = await collect(readSseJson(stream, { provider: "p", secrets: ["sk-secret-1234"] })).catch((e: unknown) => e);
+    const { failure } = await valuesOf(stream, { provider: "p", secrets: ["sk-secret-1234"] });
     expect(failure).toMatchObject({ retryable: false, detail: { message: "bad key [REDACTED]", code: "401" } });
   });
 
   it("rejects a payload that is not JSON", async () => {
-    const failure = await collect(readSseJson(bytesOf(["data: {oops\n\n"]), { provider: "p" })).catch((e: unknown) => e);
+    const { failure } = await valuesOf(bytesOf(["data: {oops\n\n"]), { provider: "p" });
     expect(failure).toBeInstanceOf(ProviderError);
     expect(failure).toMatchObject({ retryable: true, message: "p sent a malformed answer: an event is not valid JSON" });
   });

@@ -2,7 +2,7 @@ import type { Dispatcher } from "undici";
 import { ProviderError } from "../provider-error.js";
 import { keepRawJson } from "../sse/raw-json.js";
 import { parseSseJson } from "../sse/read-sse-json.js";
-import { createSseDataParser, DONE_PAYLOAD } from "../sse/read-sse-data.js";
+import { readSsePayloads } from "../sse/read-sse-data.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ProviderAdapter, ProviderCallOptions } from "../types.js";
 import {
   errorFromConnection,
@@ -127,27 +127,16 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Stopping at [DONE] must not destroy the body (that builds an AbortError, stack and all, per
       // call): the finally below reads the tail so that the socket serves the next call.
       const body = response.body.iterator({ destroyOnReturn: false });
-      // Bytes in, chunks out, in this one generator: no generator per event between the socket and the worker.
-      const parser = createSseDataParser();
       const jsonOptions = { provider: name, secrets };
-      // [DONE] ends the loop at once: an upstream may hold its response open a while after it.
-      let done = false;
-      while (!done) {
-        const read = await body.next();
-        done = read.done === true;
-        for (const payload of done ? parser.end() : parser.push(read.value)) {
-          if (payload === DONE_PAYLOAD) {
-            done = true;
-            break;
-          }
+      // The loop ends at [DONE], whether or not the upstream closes its response.
+      for await (const payloads of readSsePayloads(body)) {
+        for (const payload of payloads) {
           const chunk = parseSseJson<ChatCompletionChunk>(payload, jsonOptions);
           if (chunk === undefined) continue;
           if (chunk.choices?.some((choice) => choice.finish_reason != null)) finished = true;
           yield chunk;
         }
       }
-      // Lets go of the body as a for…of would (destroyOnReturn: false keeps it for the drain below).
-      await body.return?.();
       drained = true;
     } catch (error) {
       throw translate(error, signal);

@@ -1,14 +1,13 @@
 /** The payload that ends an OpenAI-style stream. */
-export const DONE_PAYLOAD = "[DONE]";
+const DONE_PAYLOAD = "[DONE]";
 
 /**
  * The `data:` payloads of server-sent events, fed bytes as they arrive. Follows the SSE rules that
  * upstreams actually exercise: bytes split anywhere (mid-line, mid-UTF-8 sequence), LF, CRLF or CR
  * line ends, comment lines (`: keep-alive`), extra blank lines, multi-line data joined with "\n",
- * other fields ignored. Synchronous, so a reader that loops over a byte stream pays no generator
- * per event (a worker relays thousands of events a second).
+ * other fields ignored.
  */
-export function createSseDataParser() {
+function createSseDataParser() {
   const decoder = new TextDecoder("utf-8");
   const event = { lines: [] as string[] };
   let buffer = "";
@@ -52,19 +51,26 @@ export function createSseDataParser() {
   };
 }
 
-/** Yields the `data:` payload of each server-sent event in a byte stream, in order, and stops at `[DONE]`. */
-export async function* readSseData(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string, void, undefined> {
+/**
+ * The `data:` payloads of a byte stream, a batch per read (those the read completes), until `[DONE]`:
+ * the payloads before it come, and the stream is not read any further (an upstream may hold its
+ * response open after it). A batch per read, not a generator step per event: a worker relays
+ * thousands of events a second.
+ */
+export async function* readSsePayloads(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string[], void, undefined> {
   const parser = createSseDataParser();
   for await (const bytes of stream) {
-    for (const payload of parser.push(bytes)) {
-      if (payload === DONE_PAYLOAD) return;
-      yield payload;
-    }
+    const { payloads, done } = untilDone(parser.push(bytes));
+    if (payloads.length > 0) yield payloads;
+    if (done) return;
   }
-  for (const payload of parser.end()) {
-    if (payload === DONE_PAYLOAD) return;
-    yield payload;
-  }
+  const { payloads } = untilDone(parser.end());
+  if (payloads.length > 0) yield payloads;
+}
+
+function untilDone(payloads: string[]): { payloads: string[]; done: boolean } {
+  const at = payloads.indexOf(DONE_PAYLOAD);
+  return at === -1 ? { payloads, done: false } : { payloads: payloads.slice(0, at), done: true };
 }
 
 /** Feeds one line into the event being built; returns its data when the line ends the event. */

@@ -1,6 +1,5 @@
 import { errorFromMalformedAnswer, errorFromPayload } from "../upstream-error.js";
 import { keepRawJson } from "./raw-json.js";
-import { readSseData } from "./read-sse-data.js";
 
 export interface SseJsonOptions {
   provider: string;
@@ -24,12 +23,4 @@ export function parseSseJson<T>(payload: string, options: SseJsonOptions): T | u
   if (typeof value !== "object" || value === null) return value as T;
   if ("error" in value && (value as { error: unknown }).error != null) throw errorFromPayload(options.provider, value, options.secrets ?? []);
   return keepRawJson(value, payload) as T;
-}
-
-/** Each SSE payload parsed by parseSseJson. */
-export async function* readSseJson<T>(stream: AsyncIterable<Uint8Array>, options: SseJsonOptions): AsyncGenerator<T, void, undefined> {
-  for await (const payload of readSseData(stream)) {
-    const value = parseSseJson<T>(payload, options);
-    if (value !== undefined) yield value;
-  }
 }
