@@ -1,4 +1,4 @@
-import { jsonTextOf, keepRawJson, type ChatCompletion } from "@llmgw/providers";
+import { jsonTextOf, keepAnswerJson, type ChatCompletion } from "@llmgw/providers";
 import type { Redis } from "@llmgw/redis";
 
 export type CacheOperation = "get" | "set";
@@ -32,7 +32,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
       try {
         const stored = await redis.get(entryKey(key));
         // The answer keeps the text it was stored as, to be sent as it is (jsonTextOf).
-        return stored === null ? null : keepRawJson(JSON.parse(stored) as ChatCompletion, stored, { answer: true });
+        return stored === null ? null : keepAnswerJson(JSON.parse(stored) as ChatCompletion, stored);
       } catch (error) {
         report(error, "get");
         return null;

@@ -1,4 +1,4 @@
-import { keepRawJson } from "@llmgw/providers";
+import { keepAnswerJson, keepRawJson } from "@llmgw/providers";
 import type { JobEventType } from "./contract.js";
 import type { JobEvent } from "./types.js";
 
@@ -30,7 +30,7 @@ function parseData(type: JobEventType, text: string): object {
   const data = keepRawJson(JSON.parse(text) as { result?: unknown }, text);
   // A completed event's result keeps its own text too: a JSON caller gets it as the provider wrote it.
   if (type === "job.completed" && text.startsWith(RESULT_FIELD) && typeof data.result === "object" && data.result !== null) {
-    keepRawJson(data.result, text.slice(RESULT_FIELD.length, -1), { answer: true });
+    keepAnswerJson(data.result, text.slice(RESULT_FIELD.length, -1));
   }
   return data;
 }

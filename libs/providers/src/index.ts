@@ -9,7 +9,7 @@ export {
 } from "./upstream-error.js";
 export { readSsePayloads } from "./sse/read-sse-data.js";
 export { parseSseJson, type SseJsonOptions } from "./sse/read-sse-json.js";
-export { jsonTextOf, keepRawJson } from "./sse/raw-json.js";
+export { jsonTextOf, keepAnswerJson, keepRawJson } from "./sse/raw-json.js";
 export { createOpenAICompatibleAdapter, type OpenAICompatibleOptions } from "./openai-compatible/adapter.js";
 export { createDeepSeekAdapter, type DeepSeekOptions } from "./deepseek/adapter.js";
 export { DEEPSEEK_MODELS, isDeepSeekModel } from "./deepseek/models.js";

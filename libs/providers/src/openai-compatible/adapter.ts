@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import { ProviderError } from "../provider-error.js";
-import { keepRawJson } from "../sse/raw-json.js";
+import { keepAnswerJson } from "../sse/raw-json.js";
 import { parseSseJson } from "../sse/read-sse-json.js";
 import { readSsePayloads } from "../sse/read-sse-data.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ProviderAdapter, ProviderCallOptions } from "../types.js";
@@ -96,7 +96,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     const record = value as Record<string, unknown>;
     if (record.error != null) throw errorFromPayload(name, record, secrets);
     // The answer travels on (job log, cache, client) as the provider wrote it.
-    return keepRawJson(record, text, { answer: true });
+    return keepAnswerJson(record, text);
   }
 
   async function createChatCompletion(request: ChatCompletionRequest, { signal, onResponse }: ProviderCallOptions): Promise<ChatCompletion> {
